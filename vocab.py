@@ -1,0 +1,59 @@
+"""Train the SentencePiece BPE vocab on the Korean Wikipedia text, as the original repo did:
+8000 pieces + 7 specials, [PAD]=0 [UNK]=1 [BOS]=2 [EOS]=3, then [SEP] [CLS] [MASK] (ids 4, 5, 6).
+
+    python vocab.py --input data/kowiki.txt --prefix data/kowiki   # writes data/kowiki.model/.vocab
+"""
+import argparse
+import os
+import shutil
+import tempfile
+
+import sentencepiece as spm
+
+from common import SPECIALS, UserError, load_vocab, positive, require_file, run_main
+
+
+def train_vocab(corpus, prefix, vocab_size=8000, max_sentences=1_000_000, threads=None, seed=42):
+    """Train into a temporary folder, then move both files into place (never half-written)."""
+    folder = os.path.dirname(os.path.abspath(prefix))
+    os.makedirs(folder, exist_ok=True)
+    spm.set_random_generator_seed(seed)
+    with tempfile.TemporaryDirectory(dir=folder) as tmp:
+        spm.SentencePieceTrainer.train(
+            input=corpus, model_prefix=os.path.join(tmp, "vocab"), model_type="bpe",
+            vocab_size=vocab_size + len(SPECIALS),
+            pad_id=0, pad_piece="[PAD]", unk_id=1, unk_piece="[UNK]",
+            bos_id=2, bos_piece="[BOS]", eos_id=3, eos_piece="[EOS]",
+            user_defined_symbols=list(SPECIALS[4:]),
+            # NFKC + case folding: the original lowercased its corpus; here the model itself
+            # lowercases, so every text encoded with it later is lowercased the same way
+            normalization_rule_name="nmt_nfkc_cf",
+            input_sentence_size=max_sentences, shuffle_input_sentence=True,
+            max_sentence_length=1 << 16, num_threads=threads or os.cpu_count(), minloglevel=2)
+        for ext in ("model", "vocab"):
+            shutil.move(os.path.join(tmp, f"vocab.{ext}"), f"{prefix}.{ext}")
+    return f"{prefix}.model"
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--input", default="data/kowiki.txt", help="corpus, one paragraph per line (default: %(default)s)")
+    p.add_argument("--prefix", default="data/kowiki", help="output prefix: writes PREFIX.model and PREFIX.vocab (default: %(default)s)")
+    p.add_argument("--vocab_size", type=positive(), default=8000, help="pieces to learn, not counting the 7 specials (default: %(default)s)")
+    p.add_argument("--max_sentences", type=positive(), default=1_000_000,
+                   help="lines sampled from the corpus for training; lower it to train in seconds on a slice (default: %(default)s)")
+    p.add_argument("--threads", type=positive(), default=os.cpu_count(), help="trainer threads (default: all cores, %(default)s)")
+    p.add_argument("--seed", type=int, default=42, help="seed for sampling lines (default: %(default)s)")
+    args = p.parse_args()
+
+    require_file(args.input, "kowiki")
+    try:
+        model = train_vocab(args.input, args.prefix, args.vocab_size, args.max_sentences, args.threads, args.seed)
+    except RuntimeError as e:  # the trainer's own complaints, e.g. too few distinct pieces for the size
+        raise UserError(f"{args.input}: sentencepiece could not train a vocab ({str(e).strip().splitlines()[-1]})")
+    sp = load_vocab(model)
+    print(f"wrote {model} and {args.prefix}.vocab: {sp.get_piece_size()} pieces")
+
+
+if __name__ == "__main__":
+    run_main(main)
