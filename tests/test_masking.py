@@ -1,0 +1,137 @@
+"""Span masking invariants, checked against hand-computed references (no files needed)."""
+import numpy as np
+import pytest
+
+from data import CLS, MASK, N_SPECIAL, SEP, span_length_probs, span_mask
+
+V = 8007
+
+
+def make_sequence(rng, n_words, max_pieces=3):
+    """[CLS] + words of 1..max_pieces tokens + [SEP]; word_start marks each word's first token."""
+    pieces = rng.integers(1, max_pieces + 1, size=n_words)
+    tokens = [CLS] + list(rng.integers(N_SPECIAL, V, size=int(pieces.sum()))) + [SEP]
+    start = [False] + [i == 0 for p in pieces for i in range(p)] + [False]
+    return np.array(tokens), np.array(start)
+
+
+def spans_of(t):
+    """Group targets into spans: {(left, right): [positions]}."""
+    spans = {}
+    for i, l, r in zip(t["idx"], t["left"], t["right"]):
+        spans.setdefault((int(l), int(r)), []).append(int(i))
+    return spans
+
+
+def masked_many(n_seq=300, n_words=120, seed=0, **kw):
+    rng = np.random.default_rng(seed)
+    probs = span_length_probs(kw.pop("dist", "geometric"))
+    for _ in range(n_seq):
+        tokens, start = make_sequence(rng, n_words)
+        out, t = span_mask(tokens, start, rng, probs, vocab_size=V, **kw)
+        yield tokens, start, out, t
+
+
+def test_length_probs_match_formulas():
+    lens = np.arange(1, 11)
+    geo = 0.2 * 0.8 ** (lens - 1)
+    assert np.allclose(span_length_probs("geometric"), geo / geo.sum())
+    # the paper's mean span length for Geo(0.2) clipped at 10: 3.8 words
+    assert abs((lens * span_length_probs("geometric")).sum() - 3.8) < 0.05
+    harm = 1 / lens
+    assert np.allclose(span_length_probs("harmonic"), harm / harm.sum())
+
+
+def test_structural_invariants():
+    for tokens, start, out, t in masked_many():
+        n = len(tokens)
+        idx = t["idx"]
+        assert len(idx) > 0 and np.all(np.diff(idx) > 0)       # sorted, no position twice
+        assert idx.min() >= 1 and idx.max() <= n - 2          # never [CLS] / [SEP]
+        assert np.array_equal(t["label"], tokens[idx])        # labels are the original tokens
+        keep = np.setdiff1d(np.arange(n), idx)
+        assert np.array_equal(out[keep], tokens[keep])        # nothing else changed
+        masked = set(idx.tolist())
+        for (l, r), pos in spans_of(t).items():
+            assert pos == list(range(l + 1, r))               # contiguous, boundaries just outside
+            assert 0 <= l and r <= n - 1                      # both boundaries inside the sequence
+            assert l not in masked and r not in masked        # boundaries unmasked: no overlap or touching
+            assert start[l + 1]                               # starts at a word start
+            assert r == n - 1 or start[r]                     # ends at a word end
+        for (l, r), pos in spans_of(t).items():
+            assert list(t["pos"][np.isin(idx, pos)]) == list(range(len(pos)))
+
+
+def test_mask_ratio_within_one_span_and_unbiased():
+    ratios = []
+    for tokens, start, out, t in masked_many(n_seq=400):
+        real = len(tokens) - 2
+        budget = round(0.15 * real)
+        longest = max(len(p) for p in spans_of(t).values())
+        n = len(t["idx"])
+        assert n - budget < longest              # overshoot: less than the last span
+        assert budget - n < 10 * 3               # undershoot: less than the longest possible span
+        ratios.append(n / real)
+    assert abs(np.mean(ratios) - 0.15) < 0.004   # overshoots and undershoots cancel on average
+
+
+def test_80_10_10_per_span():
+    kinds = {"mask": 0, "random": 0, "same": 0}
+    for tokens, start, out, t in masked_many(n_seq=400, seed=1):
+        for (l, r), pos in spans_of(t).items():
+            new, old = out[pos], tokens[pos]
+            if np.all(new == MASK):
+                kinds["mask"] += 1
+            elif np.array_equal(new, old):
+                kinds["same"] += 1
+            else:
+                assert not np.any(new == MASK), "one decision per span: no mixed spans"
+                assert np.all(new >= N_SPECIAL), "random replacements are never special tokens"
+                kinds["random"] += 1
+    total = sum(kinds.values())
+    for kind, p in (("mask", 0.8), ("random", 0.1), ("same", 0.1)):
+        sigma = np.sqrt(p * (1 - p) / total)
+        assert abs(kinds[kind] / total - p) < 4 * sigma, (kinds, total)
+
+
+@pytest.mark.parametrize("dist", ["geometric", "harmonic"])
+def test_span_length_histogram(dist):
+    # long sequences, so the length-preserving choice of spans rarely runs out of room
+    counts = np.zeros(11)
+    lens = np.arange(1, 11)
+    expected = (0.2 * 0.8 ** (lens - 1)) if dist == "geometric" else 1 / lens
+    expected = expected / expected.sum()
+    for tokens, start, out, t in masked_many(n_seq=150, n_words=1500, seed=2, dist=dist):
+        for (l, r), pos in spans_of(t).items():
+            counts[int(start[l + 1:r].sum())] += 1     # span length in words
+    assert counts[0] == 0
+    hist = counts[1:] / counts.sum()
+    n = counts.sum()
+    assert n > 5000
+    tol = 4 * np.sqrt(expected * (1 - expected) / n) + 0.003
+    assert np.all(np.abs(hist - expected) < tol), (hist.round(4), expected.round(4))
+
+
+def test_deterministic_by_seed():
+    rng0 = np.random.default_rng(5)
+    tokens, start = make_sequence(rng0, 200)
+    probs = span_length_probs()
+    a = span_mask(tokens, start, np.random.default_rng(7), probs)
+    b = span_mask(tokens, start, np.random.default_rng(7), probs)
+    c = span_mask(tokens, start, np.random.default_rng(8), probs)
+    assert np.array_equal(a[0], b[0]) and all(np.array_equal(a[1][k], b[1][k]) for k in a[1])
+    assert not np.array_equal(a[1]["idx"], c[1]["idx"])
+
+
+def test_short_sequence_and_chunk_cut_mid_word():
+    probs = span_length_probs()
+    # [CLS] a b c [SEP], the chunk cut inside a word: words are [1] and [2, 3]
+    tokens = np.array([CLS, 100, 101, 102, SEP])
+    start = np.array([False, False, True, False, False])
+    seen = set()
+    for seed in range(100):
+        out, t = span_mask(tokens, start, np.random.default_rng(seed), probs)
+        seen.add(tuple(t["idx"].tolist()))
+        assert out[0] == CLS and out[-1] == SEP
+    # a short sequence always gets a span (whole words only), never an empty target list
+    assert seen == {(1,), (2, 3), (1, 2, 3)}
