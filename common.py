@@ -171,7 +171,7 @@ class MetricsLog:
 
     def __init__(self, path):
         self.path, self.start = path, time.time()
-        with atomic_open(path) as f:  # a fresh run starts a fresh log
+        with atomic_open(path):  # a fresh run starts a fresh, empty log
             pass
 
     def write(self, **record):

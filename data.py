@@ -13,7 +13,6 @@ import argparse
 import csv
 import itertools
 import json
-import os
 import time
 
 import numpy as np
@@ -46,9 +45,9 @@ def span_mask(tokens, word_start, rng, len_probs, mask_prob=0.15, vocab_size=800
     True where a token begins a word. Spans never include [CLS]/[SEP] and never overlap or touch
     another span, so both boundary tokens of every span exist and are unmasked. Spans are added
     until the mask budget is met; the last one may overshoot it by less than its own length.
-    Returns the
-    masked copy of tokens and a dict of equal-length int arrays, sorted by position:
+    Returns the masked copy of tokens and a dict of equal-length int arrays, sorted by position:
     idx (position), label (original token), left/right (boundary positions), pos (offset in span).
+    Every sequence of at least 3 tokens gets at least one span.
     """
     n = len(tokens)
     starts = np.flatnonzero(word_start[1:n - 1]) + 1
@@ -90,15 +89,14 @@ def span_mask(tokens, word_start, rng, len_probs, mask_prob=0.15, vocab_size=800
             out[a:b] = rng.integers(N_SPECIAL, vocab_size, size=b - a)
         spans.append((a, b))
     spans.sort()
-    idx = np.concatenate([np.arange(a, b) for a, b in spans]) if spans else np.zeros(0, np.int64)
-    targets = {
+    idx = np.concatenate([np.arange(a, b) for a, b in spans])
+    return out, {
         "idx": idx,
         "label": tokens[idx],
-        "left": np.concatenate([np.full(b - a, a - 1) for a, b in spans]) if spans else idx,
-        "right": np.concatenate([np.full(b - a, b) for a, b in spans]) if spans else idx,
-        "pos": np.concatenate([np.arange(b - a) for a, b in spans]) if spans else idx,
+        "left": np.concatenate([np.full(b - a, a - 1) for a, b in spans]),
+        "right": np.concatenate([np.full(b - a, b) for a, b in spans]),
+        "pos": np.concatenate([np.arange(b - a) for a, b in spans]),
     }
-    return out, targets
 
 
 def read_documents(path):
@@ -164,22 +162,19 @@ def make_span_data(args):
                 rng = np.random.default_rng([args.seed, doc_idx, copy])
                 for tokens in chunks:
                     masked, t = span_mask(tokens, word_start[tokens], rng, len_probs, args.mask_prob, vocab_size)
-                    if len(t["idx"]) == 0:
-                        continue
                     out.write(json.dumps({
                         "tokens": masked.tolist(), "mask_idx": t["idx"].tolist(), "mask_label": t["label"].tolist(),
                         "span_left": t["left"].tolist(), "span_right": t["right"].tolist(), "span_pos": t["pos"].tolist(),
                     }, separators=(",", ":")) + "\n")
                     stats["seqs"] += 1
-                    stats["tokens"] += len(tokens)
+                    stats["tokens"] += len(tokens) - 2
                     stats["targets"] += len(t["idx"])
                     stats["spans"] += int((t["pos"] == 0).sum())
-    if stats["seqs"] == 0:
-        os.unlink(args.output)
-        raise UserError(f"{args.input}: no text to mask (is the corpus empty?)")
+        if stats["seqs"] == 0:  # raised inside the block: no output file is left behind
+            raise UserError(f"{args.input}: no text to mask (is the corpus empty?)")
     secs = time.time() - t0
     print(f"wrote {args.output}: {stats['seqs']:,} sequences from {stats['docs']:,} documents, "
-          f"{stats['tokens']:,} tokens, {stats['targets'] / stats['tokens']:.3f} masked, "
+          f"{stats['tokens']:,} tokens, {stats['targets'] / stats['tokens']:.3f} of them masked, "
           f"{stats['targets'] / stats['spans']:.2f} tokens per span, {stats['tokens'] / secs:,.0f} tokens/s")
     return stats
 
