@@ -12,10 +12,14 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 
-SOURCES = {
-    "kowiki": "a Korean Wikipedia dump (https://dumps.wikimedia.org/kowiki/) as plain text: "
+SOURCES = {  # where to get each kind of input, for "file not found" messages
+    "kowiki": "get it from a Korean Wikipedia dump (https://dumps.wikimedia.org/kowiki/) as plain text: "
               "one paragraph per line, blank line between articles",
-    "nsmc": "https://github.com/e9t/nsmc (ratings_train.txt, ratings_test.txt)",
+    "nsmc": "get it from https://github.com/e9t/nsmc (ratings_train.txt, ratings_test.txt)",
+    "vocab": "make it with vocab.py",
+    "span": "make it with data.py",
+    "pretrain": "make it with pretrain.py",
+    "finetune": "make it with train.py",
 }
 SPECIALS = ("[PAD]", "[UNK]", "[BOS]", "[EOS]", "[SEP]", "[CLS]", "[MASK]")
 
@@ -38,7 +42,7 @@ def run_main(main):
 
 def require_file(path, source=None):
     """Fail with one line naming the missing or empty file and where to get it."""
-    hint = f"; get it from {SOURCES[source]}" if source else ""
+    hint = f"; {SOURCES[source]}" if source else ""
     if not os.path.isfile(path):
         raise UserError(f"{path}: file not found{hint}")
     if os.path.getsize(path) == 0:
@@ -83,7 +87,7 @@ def atomic_open(path, mode="w"):
 def load_vocab(path):
     """Load a SentencePiece model and check it carries the special pieces at the ids the code expects."""
     import sentencepiece as spm
-    require_file(path)
+    require_file(path, "vocab")
     sp = spm.SentencePieceProcessor()
     try:
         sp.load(path)
@@ -147,9 +151,9 @@ def save_checkpoint(path, **items):
         torch.save(items, f)
 
 
-def load_checkpoint(path):
+def load_checkpoint(path, source=None):
     """Load with weights_only=True, so a checkpoint cannot run code."""
-    require_file(path)
+    require_file(path, source)
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # pickle refusals and corrupt files alike

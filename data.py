@@ -187,7 +187,7 @@ class SpanData:
     FIELDS = ("mask_idx", "mask_label", "span_left", "span_right", "span_pos")
 
     def __init__(self, path, max_len=None):
-        require_file(path)
+        require_file(path, "span")
         tokens, targets, lens, n_tgt = [], {k: [] for k in self.FIELDS}, [], []
         with open(path, encoding="utf-8") as f:
             for line_no, line in enumerate(f, 1):

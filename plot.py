@@ -13,6 +13,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only, no display needed
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from common import UserError, atomic_open, require_file, run_main  # noqa: E402
 
@@ -64,6 +65,7 @@ def main():
         for label, rs in finetune:
             ax.plot([r["epoch"] for r in rs], [r["loss"] for r in rs], marker="o", label=label)
         ax.set(xlabel="epoch", ylabel="train loss", title="NSMC fine-tuning loss")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend()
         save(fig, os.path.join(args.out, f"loss.{args.format}"))
 
@@ -73,6 +75,7 @@ def main():
             ax.plot([r["epoch"] for r in rs], [r["val_acc"] for r in rs], ls="--", color=line.get_color(), alpha=0.6,
                     label=f"{label} val")
         ax.set(xlabel="epoch", ylabel="accuracy", title="NSMC accuracy")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend()
         save(fig, os.path.join(args.out, f"accuracy.{args.format}"))
 

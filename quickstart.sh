@@ -22,6 +22,6 @@ python pretrain.py --config config_tiny.json --vocab "$out/kowiki.model" --input
   --save "$out/save_pretrain.pth" --epoch 1 --batch 32 --lr 5e-4
 python train.py --config config_tiny.json --vocab "$out/kowiki.model" --train data/ratings_train.txt \
   --test data/ratings_test.txt --pretrain "$out/save_pretrain.pth" --save "$out/save_best.pth" \
-  --max_train 20000 --epoch 2 --batch 64 --lr 2e-4 --pooling max
+  --max_train 40000 --epoch 2 --batch 64 --lr 2e-4 --pooling max
 python plot.py "$out/save_best.jsonl" "$out/save_pretrain.jsonl" --labels quickstart quickstart --out "$out/img"
 python train.py --vocab "$out/kowiki.model" --save "$out/save_best.pth" --predict "이 영화 정말 재밌다"

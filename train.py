@@ -75,7 +75,7 @@ def predict(args):
     """Print label, its name and probability for each text, using the model saved in --save."""
     device = pick_device(args.device)
     sp = load_vocab(args.vocab)
-    ckpt = load_checkpoint(args.save)
+    ckpt = load_checkpoint(args.save, "finetune")
     if "pooling" not in ckpt:
         raise UserError(f"{args.save}: not a train.py checkpoint (pass the fine-tuned model with --save)")
     try:
@@ -129,7 +129,7 @@ def main(argv=None):
 
     model = Classifier(config, args.pooling).to(device)
     if args.pretrain:
-        ckpt = load_checkpoint(args.pretrain)
+        ckpt = load_checkpoint(args.pretrain, "pretrain")
         if "model" not in ckpt:
             raise UserError(f"{args.pretrain}: not a pretrain.py checkpoint (no model weights)")
         check_compatible(args.pretrain, ckpt, config, vocab_size)
