@@ -1,9 +1,13 @@
-"""Run plumbing shared by vocab.py, data.py, pretrain.py and train.py: user errors,
-input checks, vocab loading, seeding, device choice, optimizer and LR schedule,
-atomic checkpoint I/O and the JSON-lines metrics log."""
+"""Run plumbing shared by vocab.py, data.py, pretrain.py and train.py: user errors, input
+checks, vocab loading, seeding and RNG state, device and torchrun/DDP setup, optimizer and LR
+schedule, atomic checkpoints that resume exactly, and the JSON-lines metrics log."""
+import argparse
+import glob
 import json
 import os
 import random
+import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -11,6 +15,7 @@ from contextlib import contextmanager
 
 import numpy as np
 import torch
+import torch.distributed as dist
 
 SOURCES = {  # where to get each kind of input, for "file not found" messages
     "kowiki": "get it from a Korean Wikipedia dump (https://dumps.wikimedia.org/kowiki/) as plain text: "
@@ -38,6 +43,17 @@ def run_main(main):
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors, like every other user error here."""
+
+    def __init__(self, doc):
+        super().__init__(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    def error(self, message):
+        print(f"error: {self.prog}: {message} (see --help)", file=sys.stderr)
+        sys.exit(2)
 
 
 def require_file(path, source=None):
@@ -105,16 +121,78 @@ def seed_all(seed):
     torch.manual_seed(seed)
 
 
-def pick_device(name):
-    """'auto' → cuda when available; asking for cuda without one is a user error."""
+def rng_state():
+    """Every RNG this process draws from, in types that torch.load(weights_only=True) accepts."""
+    np_state = np.random.get_state(legacy=False)
+    np_state["state"]["key"] = np_state["state"]["key"].tolist()
+    return {"python": random.getstate(), "numpy": np_state, "torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
+
+
+def set_rng_state(state):
+    random.setstate(state["python"])
+    np_state = dict(state["numpy"])
+    np_state["state"] = {**np_state["state"], "key": np.array(np_state["state"]["key"], dtype=np.uint32)}
+    np.random.set_state(np_state)
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def pick_device(name, local_rank=0):
+    """'auto' → cuda when available; asking for cuda without one is a user error. Under torchrun
+    each process takes the GPU of its local rank."""
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        name = "cuda" if torch.cuda.is_available() else "cpu"
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise UserError(f"--device {name}: CUDA is not available on this machine (use --device cpu)")
     try:
-        return torch.device(name)
+        device = torch.device(name)
     except RuntimeError:
         raise UserError(f"--device {name}: unknown device (use auto, cpu, cuda or cuda:N)")
+    if device.type == "cuda":
+        device = torch.device("cuda", local_rank if "LOCAL_RANK" in os.environ else (device.index or 0))
+        torch.cuda.set_device(device)
+    return device
+
+
+def setup_distributed(device_flag):
+    """Single process, or one process per GPU/CPU rank when started by torchrun (which sets RANK,
+    WORLD_SIZE, LOCAL_RANK and the rendezvous address: no port is chosen here).
+    Returns (rank, world_size, device)."""
+    if "RANK" not in os.environ:
+        return 0, 1, pick_device(device_flag)
+    rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
+    device = pick_device(device_flag, int(os.environ.get("LOCAL_RANK", 0)))
+    dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return rank, world, device
+
+
+def all_reduce(values, device, op="sum"):
+    """Sum (or min) a list of numbers over all ranks; a no-op in a single process."""
+    if not dist.is_initialized():
+        return list(values)
+    t = torch.tensor(values, dtype=torch.float64, device=device)
+    dist.all_reduce(t, op=dist.ReduceOp.SUM if op == "sum" else dist.ReduceOp.MIN)
+    return t.tolist()
+
+
+def all_gather(obj):
+    """[obj of rank 0, obj of rank 1, …] on every rank."""
+    if not dist.is_initialized():
+        return [obj]
+    out = [None] * dist.get_world_size()
+    dist.all_gather_object(out, obj)
+    return out
+
+
+def shard(global_batches, rank, world):
+    """Each global batch (rows for all ranks) → (this rank's rows, the global batch). Ranks split
+    every global batch evenly, so `world` processes with batch B step exactly like one process
+    with batch world×B; a last batch too small to give every rank a row is dropped."""
+    for rows in global_batches:
+        if len(rows) >= world:
+            yield np.array_split(rows, world)[rank], rows
 
 
 def autocast(device):
@@ -145,10 +223,84 @@ def make_schedule(optimizer, total_steps, warmup_ratio):
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
+def provenance():
+    """Package versions and the git commit, recorded in every checkpoint and metrics log."""
+    import sentencepiece
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
+                                cwd=os.path.dirname(os.path.abspath(__file__))).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        commit = None
+    return {"git": commit, "python": sys.version.split()[0], "torch": str(torch.__version__),
+            "numpy": np.__version__, "sentencepiece": sentencepiece.__version__}
+
+
 def save_checkpoint(path, **items):
-    """torch.save through a temporary file: the old checkpoint survives a crash mid-write."""
+    """torch.save through a temporary file, fsync, rename: a crash or kill at any moment leaves
+    either the old file or the new one under `path`, never a truncated one."""
     with atomic_open(path, "wb") as f:
         torch.save(items, f)
+        if os.environ.get("SPANBERT_TEST_SAVE_DELAY"):  # test hook: widen the window for a kill mid-save
+            f.flush()
+            time.sleep(float(os.environ["SPANBERT_TEST_SAVE_DELAY"]))
+
+
+def state_path(save, step):
+    """Resumable states live beside the final checkpoint: runs/x.pth → runs/x.step00000120.pth."""
+    return f"{os.path.splitext(save)[0]}.step{step:08d}.pth"
+
+
+def saved_states(save):
+    """Paths of the resumable states written for `save`, oldest first."""
+    root = os.path.splitext(save)[0]
+    found = [(int(m.group(1)), p) for p in glob.glob(glob.escape(root) + ".step*.pth")
+             if (m := re.fullmatch(re.escape(root) + r"\.step(\d+)\.pth", p))]
+    return [p for _, p in sorted(found)]
+
+
+def save_state(save, keep, **items):
+    """Write the resumable state for items["step"], then delete all but the newest `keep` states."""
+    save_checkpoint(state_path(save, items["step"]), **items)
+    for old in saved_states(save)[:-keep]:
+        os.remove(old)
+
+
+def save_training_state(args, rank, model, optimizer, schedule, config, vocab_size, **extra):
+    """Collective: gather every rank's RNG state; rank 0 writes the resumable state for extra["step"]."""
+    rngs = all_gather(rng_state())  # each rank's own dropout stream, restored per rank on resume
+    if rank == 0:
+        save_state(args.save, args.keep, model=model.state_dict(), optimizer=optimizer.state_dict(),
+                   schedule=schedule.state_dict(), rng=rngs, config=config.to_dict(), vocab_size=vocab_size,
+                   args=vars(args), provenance=provenance(), **extra)
+
+
+def resume_training_state(args, rank, model, optimizer, schedule, config, vocab_size):
+    """Load the newest resumable state of args.save into model, optimizer, schedule and this rank's
+    RNGs and return it (its "path" added), or None when --resume is off or nothing was saved yet."""
+    if rank == 0:  # a kill mid-save leaves a temporary file behind; it is never read
+        for tmp in glob.glob(glob.escape(os.path.splitext(args.save)[0]) + ".step*.pth.*.tmp"):
+            os.remove(tmp)
+    states = saved_states(args.save) if args.resume else []
+    if not states:
+        return None
+    state = load_checkpoint(states[-1])
+    check_compatible(states[-1], state, config, vocab_size)
+    if len(state["rng"]) != (dist.get_world_size() if dist.is_initialized() else 1):
+        raise UserError(f"{states[-1]}: saved by {len(state['rng'])} processes; resume with the same number")
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    schedule.load_state_dict(state["schedule"])
+    set_rng_state(state["rng"][rank])
+    return {**state, "path": states[-1]}
+
+
+def check_finite(first_bad, device, save):
+    """first_bad: a device scalar, the first step whose loss was not finite (inf if none). Collective,
+    so every rank stops together; called before every save, so no bad weights are ever written."""
+    bad, = all_reduce([first_bad.item()], device, op="min")
+    if bad != float("inf"):
+        raise UserError(f"loss is not finite at step {int(bad)}; stopping without saving "
+                        f"(the newest state beside {save} is the last good one)")
 
 
 def load_checkpoint(path, source=None):
@@ -157,7 +309,11 @@ def load_checkpoint(path, source=None):
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # pickle refusals and corrupt files alike
-        raise UserError(f"{path}: not a loadable checkpoint ({str(e).splitlines()[0][:200]})")
+        refused = re.search(r"GLOBAL ([\w.]+)", str(e))
+        if refused:
+            raise UserError(f"{path}: refused: the file holds a Python object ({refused.group(1)}) that could "
+                            "run code when loaded; only tensors and plain data are accepted")
+        raise UserError(f"{path}: not a loadable checkpoint (corrupt, truncated, or not written by this repo)")
 
 
 def check_compatible(path, ckpt, config, vocab_size):
@@ -171,12 +327,20 @@ def check_compatible(path, ckpt, config, vocab_size):
 
 
 class MetricsLog:
-    """Append-only JSON-lines log; each record gets the wall time since the run started."""
+    """JSON-lines log: a first line {"meta": …} with the run's arguments and versions, then one
+    record per log point with the wall time since the run started. Resuming at step N keeps the
+    records up to N and continues the clock, so a resumed log reads like an uninterrupted one."""
 
-    def __init__(self, path):
+    def __init__(self, path, meta, resume_step=None):
         self.path, self.start = path, time.time()
-        with atomic_open(path):  # a fresh run starts a fresh, empty log
-            pass
+        kept = []
+        if resume_step is not None and os.path.isfile(path):
+            with open(path, encoding="utf-8") as f:
+                kept = [r for r in map(json.loads, f) if "meta" not in r and r["step"] <= resume_step]
+            self.start -= kept[-1]["time"] if kept else 0
+        with atomic_open(path) as f:
+            for record in [{"meta": meta}] + kept:
+                f.write(json.dumps(record) + "\n")
 
     def write(self, **record):
         record["time"] = round(time.time() - self.start, 3)

@@ -9,7 +9,6 @@ Masking follows the paper: spans of whole words with lengths from a geometric di
 (the last unmasked token before and the first after the span) and its position inside the span,
 which is what the span boundary objective (SBO) predicts from.
 """
-import argparse
 import csv
 import itertools
 import json
@@ -19,7 +18,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from common import SPECIALS, UserError, atomic_open, load_vocab, positive, require_file, run_main
+from common import Parser, SPECIALS, UserError, atomic_open, load_vocab, positive, require_file, run_main
 
 PAD, SEP, CLS, MASK = (SPECIALS.index(p) for p in ("[PAD]", "[SEP]", "[CLS]", "[MASK]"))
 N_SPECIAL = len(SPECIALS)  # ids below this are specials; random replacements never draw them
@@ -291,7 +290,7 @@ def pad_batch(seqs):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = Parser(__doc__)
     p.add_argument("--input", default="data/kowiki.txt", help="plain-text corpus (default: %(default)s)")
     p.add_argument("--output", default="data/kowiki_span.json", help="span-masked JSON lines (default: %(default)s)")
     p.add_argument("--vocab", default="data/kowiki.model", help="SentencePiece model from vocab.py (default: %(default)s)")

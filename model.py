@@ -216,12 +216,13 @@ class SpanBERT(nn.Module):
 
     def forward(self, tokens, row, mask_idx, mask_label, span_left, span_right, span_pos):
         """tokens (B, T); the rest (N,): batch row, position, label, boundaries and in-span
-        position of each target. Returns the mean cross-entropies (loss_mlm, loss_sbo)."""
+        position of each target. Returns the summed cross-entropies (loss_mlm, loss_sbo): the
+        caller divides by the number of targets in the whole (possibly multi-rank) batch."""
         h = self.encoder(tokens)                                    # (B, T, D)
         logits_mlm = self.mlm(h[row, mask_idx])                     # (N, V): only masked positions
         logits_sbo = self.sbo(h[row, span_left], h[row, span_right], span_pos)
-        return (F.cross_entropy(logits_mlm.float(), mask_label),
-                F.cross_entropy(logits_sbo.float(), mask_label))
+        return (F.cross_entropy(logits_mlm.float(), mask_label, reduction="sum"),
+                F.cross_entropy(logits_sbo.float(), mask_label, reduction="sum"))
 
 
 class Classifier(nn.Module):

@@ -5,7 +5,6 @@
 Fine-tuning logs give img/loss.svg (train loss per epoch) and img/accuracy.svg (test accuracy,
 validation dashed); pretraining logs give img/pretrain_loss.svg (MLM and SBO loss per step).
 """
-import argparse
 import json
 import os
 
@@ -15,7 +14,7 @@ matplotlib.use("Agg")  # files only, no display needed
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from common import UserError, atomic_open, require_file, run_main  # noqa: E402
+from common import Parser, UserError, atomic_open, require_file, run_main  # noqa: E402
 
 plt.rcParams["svg.hashsalt"] = "spanbert"  # stable ids, so re-plotting the same logs gives the same file
 
@@ -29,7 +28,7 @@ def read_log(path):
                 records.append(json.loads(line))
             except json.JSONDecodeError:
                 raise UserError(f"{path}:{line_no}: not a JSON line")
-    return records
+    return [r for r in records if "meta" not in r]  # the first line describes the run
 
 
 def save(fig, path):
@@ -40,7 +39,7 @@ def save(fig, path):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = Parser(__doc__)
     p.add_argument("logs", nargs="+", help="metrics logs (.jsonl) from pretrain.py or train.py")
     p.add_argument("--labels", nargs="+", help="one label per log (default: the file names)")
     p.add_argument("--out", default="img", help="folder for the plots (default: %(default)s)")

@@ -2,37 +2,44 @@
 on the span-masked JSON lines written by data.py.
 
     python pretrain.py --config config_half.json --input data/kowiki_span.json --save runs/save_pretrain.pth
+    torchrun --standalone --nproc_per_node=8 pretrain.py ...          # one process per GPU
+
+Resumable states (model, optimizer, schedule, step, every RNG) are written every --save_every
+steps and at each epoch end beside --save; --resume continues from the newest one, exactly.
 """
-import argparse
-import math
 import time
 
 import numpy as np
 import torch
+from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from common import (MetricsLog, UserError, autocast, load_vocab, make_optimizer, make_schedule, metrics_path,
-                    pick_device, positive, run_main, save_checkpoint, seed_all, total_steps)
+from common import (MetricsLog, Parser, UserError, all_reduce, autocast, check_finite, load_vocab, make_optimizer,
+                    make_schedule, metrics_path, positive, provenance, resume_training_state, run_main,
+                    save_checkpoint, save_training_state, seed_all, setup_distributed, shard, total_steps)
 from data import SpanData
 from model import Config, SpanBERT
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = Parser(__doc__)
     p.add_argument("--config", default="config_half.json", help="model config (default: %(default)s)")
     p.add_argument("--vocab", default="data/kowiki.model", help="SentencePiece model from vocab.py (default: %(default)s)")
     p.add_argument("--input", default="data/kowiki_span.json", help="span-masked JSON lines from data.py (default: %(default)s)")
     p.add_argument("--save", default="runs/save_pretrain.pth",
-                   help="checkpoint to write; the metrics log goes beside it as .jsonl (default: %(default)s)")
+                   help="final checkpoint; resumable states and the .jsonl metrics log go beside it (default: %(default)s)")
     p.add_argument("--epoch", type=positive(), default=3, help="passes over the data (default: %(default)s)")
-    p.add_argument("--batch", type=positive(), default=28, help="sequences per step (default: %(default)s)")
+    p.add_argument("--batch", type=positive(), default=28, help="sequences per step and process (default: %(default)s)")
     p.add_argument("--lr", type=positive(float), default=1e-4, help="peak learning rate (default: %(default)s)")
     p.add_argument("--warmup", type=float, default=0.05, help="fraction of the steps spent warming up (default: %(default)s)")
     p.add_argument("--weight_decay", type=float, default=0.01, help="AdamW decoupled weight decay (default: %(default)s)")
     p.add_argument("--max_steps", type=int, default=0, help="stop after this many steps, 0 = run all epochs (default: %(default)s)")
     p.add_argument("--log_every", type=positive(), default=20, help="steps between metrics-log lines (default: %(default)s)")
+    p.add_argument("--save_every", type=positive(), default=1000, help="steps between resumable states (default: %(default)s)")
+    p.add_argument("--keep", type=positive(), default=2, help="resumable states to keep (default: %(default)s)")
+    p.add_argument("--resume", action="store_true", help="continue from the newest resumable state of --save, if there is one")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=42, help="seed for init and data order (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=42, help="seed for init, data order and dropout (default: %(default)s)")
     args = p.parse_args(argv)
     if not 0 <= args.warmup < 1:
         raise UserError(f"--warmup {args.warmup}: must be a fraction in [0, 1)")
@@ -41,72 +48,95 @@ def parse_args(argv=None):
     return args
 
 
+def epoch_batches(n, batch, seed, epoch):
+    """The global batches of one epoch. The order depends only on (seed, epoch), so every rank
+    and every resumed run sees the same one."""
+    order = np.random.default_rng([seed, epoch]).permutation(n)
+    return [order[i:i + batch] for i in range(0, n, batch)]
+
+
 def main(argv=None):
     args = parse_args(argv)
-    device = pick_device(args.device)
-    seed_all(args.seed)
+    rank, world, device = setup_distributed(args.device)
+    seed_all(args.seed)  # the same initial weights on every rank
     vocab_size = load_vocab(args.vocab).get_piece_size()
     try:
         config = Config.load(args.config, n_enc_vocab=vocab_size)
     except ValueError as e:
         raise UserError(str(e))
     data = SpanData(args.input, max_len=config.n_enc_seq)
+    if len(data) < world:
+        raise UserError(f"{args.input}: {len(data)} sequences cannot feed {world} processes")
     if data.max_token >= vocab_size:
         raise UserError(f"{args.input}: token id {data.max_token} is outside the vocab of {args.vocab} "
                         f"({vocab_size} pieces): was the data made with another vocab?")
 
     model = SpanBERT(config).to(device)
-    steps_per_epoch = math.ceil(len(data) / args.batch)
+    steps_per_epoch = len(list(shard(epoch_batches(len(data), args.batch * world, args.seed, 1), rank, world)))
     n_steps = total_steps(steps_per_epoch, args.epoch, args.max_steps)
     optimizer = make_optimizer(model, args.lr, args.weight_decay)
     schedule = make_schedule(optimizer, n_steps, args.warmup)
-    log = MetricsLog(metrics_path(args.save))
-    rng = np.random.default_rng(args.seed)
-    n_params = sum(p.numel() for p in model.parameters())
-    print(f"pretraining {n_params / 1e6:.1f}M parameters on {device}: {len(data):,} sequences, "
-          f"{n_steps:,} steps of {args.batch}")
+    seed_all(args.seed + rank)  # different dropout masks on each rank
+    state = resume_training_state(args, rank, model, optimizer, schedule, config, vocab_size)
+    step = state["step"] if state else 0
+    meta = {"script": "pretrain.py", "args": vars(args), "config": config.to_dict(), "world_size": world, **provenance()}
+    log = MetricsLog(metrics_path(args.save), meta, resume_step=step if state else None) if rank == 0 else None
+    net = DistributedDataParallel(model) if world > 1 else model
+    if rank == 0:
+        print(f"pretraining {sum(p.numel() for p in model.parameters()) / 1e6:.1f}M parameters on {world} × {device}: "
+              f"{len(data):,} sequences, {n_steps:,} steps of {args.batch * world}"
+              + (f", resuming from {state['path']}" if state else ", no state to resume" if args.resume else ""))
 
-    def save(step, epoch):
-        save_checkpoint(args.save, model=model.state_dict(), config=config.to_dict(), vocab_size=vocab_size,
-                        step=step, epoch=epoch, args=vars(args))
-
-    step, since, n_tokens, t_log = 0, 0, 0, time.time()
-    losses = torch.zeros(2, device=device)  # summed since the last log line
+    loss_sum = torch.zeros(2, device=device)  # MLM and SBO sums since the last log line
+    n_tgt, n_tok, mlm, sbo, t_log = 0, 0, float("nan"), float("nan"), time.time()
+    first_bad = torch.full((), float("inf"), device=device)  # first step with a non-finite loss
     model.train()
-    for epoch in range(1, args.epoch + 1):
-        order = rng.permutation(len(data))
-        bar = tqdm(range(0, len(data), args.batch), desc=f"epoch {epoch}", total=steps_per_epoch)
-        for i in bar:
+    start_epoch, skip = divmod(step, steps_per_epoch)
+    for epoch in range(start_epoch + 1, args.epoch + 1):
+        batches = list(shard(epoch_batches(len(data), args.batch * world, args.seed, epoch), rank, world))
+        bar = tqdm(batches[skip:], initial=skip, total=len(batches), desc=f"epoch {epoch}", disable=rank != 0)
+        skip = 0
+        for i, (rows, global_rows) in enumerate(bar, start=bar.n):
             if step == n_steps:
                 break
-            batch = {k: v.to(device, non_blocking=True) for k, v in data.batch(order[i:i + args.batch]).items()}
+            batch = {k: v.to(device, non_blocking=True) for k, v in data.batch(rows).items()}
+            n_global = int((data.tgt_offsets[global_rows + 1] - data.tgt_offsets[global_rows]).sum())
             with autocast(device):
-                loss_mlm, loss_sbo = model(**batch)
+                sum_mlm, sum_sbo = net(**batch)
+            # DDP averages gradients over ranks, so scaling by world / n_global gives the mean over
+            # all targets of the global batch: N ranks × batch B step exactly like 1 × N·B
+            loss = (sum_mlm + sum_sbo) * (world / n_global)
             optimizer.zero_grad(set_to_none=True)
-            (loss_mlm + loss_sbo).backward()
+            loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
             schedule.step()
             step += 1
-            since += 1
-            losses += torch.stack([loss_mlm.detach(), loss_sbo.detach()])
-            n_tokens += int((batch["tokens"] != config.i_pad).sum())
-            if step % args.log_every == 0 or step == n_steps or i + args.batch >= len(data):
-                mlm, sbo = (losses / since).tolist()  # syncs with the device once per log line, not per step
-                if not (math.isfinite(mlm) and math.isfinite(sbo)):
-                    raise UserError(f"loss became {mlm + sbo} at or before step {step}; stopping "
-                                    f"({args.save} holds the last good checkpoint, if any)")
-                rate = n_tokens / (time.time() - t_log)
-                log.write(step=step, epoch=epoch, loss_mlm=round(mlm, 4), loss_sbo=round(sbo, 4),
-                          lr=schedule.get_last_lr()[0], tokens_per_s=round(rate))
+            loss_sum += torch.stack([sum_mlm.detach(), sum_sbo.detach()])
+            first_bad = torch.where(torch.isfinite(loss.detach()), first_bad, first_bad.clamp(max=step))
+            n_tgt += len(batch["mask_idx"])
+            n_tok += int((batch["tokens"] != config.i_pad).sum())
+            due_save = step % args.save_every == 0 or step == n_steps or i + 1 == len(batches)
+            if step % args.log_every == 0 or due_save:
+                # one sync per log line, not per step; a save always comes right after a check
+                check_finite(first_bad, device, args.save)
+                mlm, sbo, tgt, tok = all_reduce([*loss_sum.tolist(), n_tgt, n_tok], device)
+                mlm, sbo, rate = mlm / tgt, sbo / tgt, tok / (time.time() - t_log)
+                if log:
+                    log.write(step=step, epoch=epoch, loss_mlm=round(mlm, 4), loss_sbo=round(sbo, 4),
+                              lr=schedule.get_last_lr()[0], tokens_per_s=round(rate))
                 bar.set_postfix(mlm=f"{mlm:.3f}", sbo=f"{sbo:.3f}", tok_s=f"{rate:,.0f}")
-                losses.zero_()
-                since, n_tokens, t_log = 0, 0, time.time()
-        save(step, epoch)
+                loss_sum.zero_()
+                n_tgt, n_tok, t_log = 0, 0, time.time()
+            if due_save:  # right after a log line, so nothing accumulated is lost
+                save_training_state(args, rank, model, optimizer, schedule, config, vocab_size, step=step)
         if step == n_steps:
             break
-    print(f"saved {args.save} after {step} steps (epoch {epoch}): loss_mlm {mlm:.3f}, loss_sbo {sbo:.3f}; "
-          f"metrics in {metrics_path(args.save)}")
+    if rank == 0:
+        save_checkpoint(args.save, model=model.state_dict(), config=config.to_dict(), vocab_size=vocab_size,
+                        step=step, args=vars(args), provenance=provenance())
+        print(f"saved {args.save} after {step} steps: loss_mlm {mlm:.3f}, loss_sbo {sbo:.3f}; "
+              f"metrics in {metrics_path(args.save)}")
 
 
 if __name__ == "__main__":

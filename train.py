@@ -5,26 +5,27 @@
 
 Without --pretrain the same model trains from scratch (the original's "pre:0" row). A seeded
 split of the training file (--val_ratio) picks the best epoch; test accuracy is logged every epoch.
+Runs under torchrun like pretrain.py, and --resume continues exactly from the newest state.
 """
-import argparse
-import math
 import sys
 import time
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from common import (MetricsLog, UserError, autocast, check_compatible, load_checkpoint, load_vocab,
-                    make_optimizer, make_schedule, metrics_path, pick_device, positive, run_main,
-                    save_checkpoint, seed_all)
+from common import (MetricsLog, Parser, UserError, all_reduce, autocast, check_compatible, check_finite,
+                    load_checkpoint, load_vocab, make_optimizer, make_schedule, metrics_path, pick_device, positive,
+                    provenance, resume_training_state, run_main, save_checkpoint, save_training_state, seed_all,
+                    setup_distributed, shard)
 from data import encode_reviews, length_batches, pad_batch, read_nsmc
 from model import Classifier, Config
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = Parser(__doc__)
     p.add_argument("--config", default="config_half.json", help="model config (default: %(default)s)")
     p.add_argument("--vocab", default="data/kowiki.model", help="SentencePiece model from vocab.py (default: %(default)s)")
     p.add_argument("--train", default="data/ratings_train.txt", help="NSMC training file (default: %(default)s)")
@@ -44,6 +45,10 @@ def parse_args(argv=None):
     p.add_argument("--n_seq", type=positive(), default=128, help="longest review in tokens incl. [CLS] and [SEP] (default: %(default)s)")
     p.add_argument("--max_train", type=int, default=0, help="use only the first N training reviews, 0 = all (default: %(default)s)")
     p.add_argument("--max_test", type=int, default=0, help="use only the first N test reviews, 0 = all (default: %(default)s)")
+    p.add_argument("--save_every", type=positive(), default=1000,
+                   help="steps between resumable states; one is also written at each epoch end (default: %(default)s)")
+    p.add_argument("--keep", type=positive(), default=2, help="resumable states to keep (default: %(default)s)")
+    p.add_argument("--resume", action="store_true", help="continue from the newest resumable state of --save, if there is one")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: %(default)s)")
     p.add_argument("--seed", type=int, default=42, help="seed for init, split and batch order (default: %(default)s)")
     p.add_argument("--predict", nargs="?", const="-", metavar="TEXT",
@@ -59,16 +64,16 @@ def parse_args(argv=None):
 
 
 @torch.no_grad()
-def evaluate(model, ids, labels, device, batch=256):
-    """Accuracy over reviews batched by length (little padding)."""
+def evaluate(model, ids, labels, device, rank=0, world=1, batch=256):
+    """Accuracy over reviews batched by length (little padding); each rank scores a share."""
     model.eval()
     correct = 0
-    for b in length_batches([len(x) for x in ids], batch):
+    for b in length_batches([len(x) for x in ids], batch)[rank::world]:
         with autocast(device):
             logits = model(pad_batch([ids[i] for i in b]).to(device))
         correct += int((logits.argmax(-1).cpu() == torch.from_numpy(labels[b])).sum())
     model.train()
-    return correct / len(ids)
+    return all_reduce([correct], device)[0] / len(ids)
 
 
 def predict(args):
@@ -102,8 +107,8 @@ def main(argv=None):
     args = parse_args(argv)
     if args.predict is not None:
         return predict(args)
-    device = pick_device(args.device)
-    seed_all(args.seed)
+    rank, world, device = setup_distributed(args.device)
+    seed_all(args.seed)  # the same initial weights on every rank
     sp = load_vocab(args.vocab)
     vocab_size = sp.get_piece_size()
     try:
@@ -120,12 +125,19 @@ def main(argv=None):
     if args.max_test > 0:
         test_docs, test_labels = test_docs[:args.max_test], test_labels[:args.max_test]
     ids, test_ids = encode_reviews(sp, docs, args.n_seq), encode_reviews(sp, test_docs, args.n_seq)
-    rng = np.random.default_rng(args.seed)
-    perm = rng.permutation(len(ids))
+    perm = np.random.default_rng(args.seed).permutation(len(ids))
     n_val = max(1, int(round(len(ids) * args.val_ratio)))
     val, train = perm[:n_val], np.sort(perm[n_val:])
     val_ids, val_labels = [ids[i] for i in val], labels[val]
     ids, labels = [ids[i] for i in train], labels[train]
+    lengths = np.array([len(x) for x in ids])
+    if len(ids) < world:
+        raise UserError(f"{args.train}: {len(ids)} training reviews cannot feed {world} processes")
+
+    def epoch_batches(epoch):
+        """This rank's share of each length-grouped global batch; the order depends only on (seed, epoch)."""
+        rng = np.random.default_rng([args.seed, epoch])
+        return list(shard(length_batches(lengths, args.batch * world, rng), rank, world))
 
     model = Classifier(config, args.pooling).to(device)
     if args.pretrain:
@@ -133,49 +145,73 @@ def main(argv=None):
         if "model" not in ckpt:
             raise UserError(f"{args.pretrain}: not a pretrain.py checkpoint (no model weights)")
         check_compatible(args.pretrain, ckpt, config, vocab_size)
-        encoder = {k[len("encoder."):]: v for k, v in ckpt["model"].items() if k.startswith("encoder.")}
-        model.encoder.load_state_dict(encoder)
-    n_steps = math.ceil(len(ids) / args.batch) * args.epoch
+        model.encoder.load_state_dict({k[len("encoder."):]: v for k, v in ckpt["model"].items() if k.startswith("encoder.")})
+    steps_per_epoch = len(epoch_batches(1))
     optimizer = make_optimizer(model, args.lr, args.weight_decay)
-    schedule = make_schedule(optimizer, n_steps, args.warmup)
-    log = MetricsLog(metrics_path(args.save))
-    print(f"fine-tuning on {device} ({'from ' + args.pretrain if args.pretrain else 'from scratch'}, "
-          f"{args.pooling} pooling): {len(ids):,} train / {len(val_ids):,} val / {len(test_ids):,} test reviews")
+    schedule = make_schedule(optimizer, steps_per_epoch * args.epoch, args.warmup)
+    seed_all(args.seed + rank)  # different dropout masks on each rank
+    state = resume_training_state(args, rank, model, optimizer, schedule, config, vocab_size)
+    step, best = (state["step"], state["best"]) if state else (0, {"val_acc": -1.0})
+    loss_sum, n_seen, n_tok = (state["loss_sum"].to(device), state["n_seen"], state["n_tok"]) if state else \
+        (torch.zeros((), device=device), 0, 0)  # since the start of the epoch
+    meta = {"script": "train.py", "args": vars(args), "config": config.to_dict(), "world_size": world, **provenance()}
+    log = MetricsLog(metrics_path(args.save), meta, resume_step=step if state else None) if rank == 0 else None
+    net = DistributedDataParallel(model) if world > 1 else model
+    if rank == 0:
+        print(f"fine-tuning on {world} × {device} ({'from ' + args.pretrain if args.pretrain else 'from scratch'}, "
+              f"{args.pooling} pooling): {len(ids):,} train / {len(val_ids):,} val / {len(test_ids):,} test reviews"
+              + (f", resuming from {state['path']}" if state else ", no state to resume" if args.resume else ""))
 
-    lengths = [len(x) for x in ids]
-    best, step = (-1.0, 0, 0.0), 0
-    for epoch in range(1, args.epoch + 1):
-        t0, total_loss, n_tokens = time.time(), 0.0, 0
-        bar = tqdm(length_batches(lengths, args.batch, rng), desc=f"epoch {epoch}")
-        for b in bar:
-            x, y = pad_batch([ids[i] for i in b]).to(device), torch.from_numpy(labels[b]).to(device)
+    first_bad = torch.full((), float("inf"), device=device)  # first step with a non-finite loss
+    start_epoch, skip = divmod(step, steps_per_epoch)
+    for epoch in range(start_epoch + 1, args.epoch + 1):
+        batches, t0 = epoch_batches(epoch), time.time()
+        bar = tqdm(batches[skip:], initial=skip, total=len(batches), desc=f"epoch {epoch}", disable=rank != 0)
+        skip = 0
+        for i, (rows, global_rows) in enumerate(bar, start=bar.n):
+            x, y = pad_batch([ids[r] for r in rows]).to(device), torch.from_numpy(labels[rows]).to(device)
             with autocast(device):
-                logits = model(x)
-            loss = F.cross_entropy(logits.float(), y)
+                logits = net(x)
+            summed = F.cross_entropy(logits.float(), y, reduction="sum")
+            loss = summed * (world / len(global_rows))  # mean over the global batch after DDP's gradient average
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
             schedule.step()
             step += 1
-            value = loss.item()
-            total_loss += value * len(b)
-            n_tokens += sum(lengths[i] for i in b)
-            bar.set_postfix(loss=f"{value:.3f}", tok_s=f"{n_tokens / (time.time() - t0):,.0f}")
-        if not math.isfinite(total_loss):
-            raise UserError(f"loss became {total_loss} in epoch {epoch} (step {step}); stopping")
-        train_loss = total_loss / len(ids)
-        val_acc = evaluate(model, val_ids, val_labels, device)
-        test_acc = evaluate(model, test_ids, test_labels, device)
-        log.write(epoch=epoch, step=step, loss=round(train_loss, 4), val_acc=round(val_acc, 4),
-                  test_acc=round(test_acc, 4), lr=schedule.get_last_lr()[0],
-                  tokens_per_s=round(n_tokens / (time.time() - t0)))
-        print(f"epoch {epoch}: train loss {train_loss:.4f}, val acc {val_acc:.4f}, test acc {test_acc:.4f}")
-        if val_acc > best[0]:
-            best = (val_acc, epoch, test_acc)
-            save_checkpoint(args.save, model=model.state_dict(), config=config.to_dict(), vocab_size=vocab_size,
-                            pooling=args.pooling, epoch=epoch, val_acc=val_acc, test_acc=test_acc, args=vars(args))
-    print(f"best epoch {best[1]} (val acc {best[0]:.4f}): NSMC test accuracy {best[2]:.4f}; saved {args.save}")
+            loss_sum += summed.detach()
+            first_bad = torch.where(torch.isfinite(loss.detach()), first_bad, first_bad.clamp(max=step))
+            n_seen += len(rows)
+            n_tok += int(lengths[rows].sum())
+            if rank == 0 and (i % 20 == 0 or i + 1 == len(batches)):
+                bar.set_postfix(loss=f"{loss_sum.item() / n_seen:.3f}", tok_s=f"{n_tok * world / (time.time() - t0):,.0f}")
+            if step % args.save_every == 0 and i + 1 < len(batches):  # mid-epoch; epoch ends save below
+                check_finite(first_bad, device, args.save)
+                save_training_state(args, rank, model, optimizer, schedule, config, vocab_size, step=step,
+                                    best=best, loss_sum=loss_sum.cpu(), n_seen=n_seen, n_tok=n_tok)
+
+        check_finite(first_bad, device, args.save)
+        total, seen, tok = all_reduce([loss_sum.item(), n_seen, n_tok], device)
+        train_loss = total / seen
+        val_acc = evaluate(model, val_ids, val_labels, device, rank, world)
+        test_acc = evaluate(model, test_ids, test_labels, device, rank, world)
+        if log:
+            log.write(epoch=epoch, step=step, loss=round(train_loss, 4), val_acc=round(val_acc, 4),
+                      test_acc=round(test_acc, 4), lr=schedule.get_last_lr()[0], tokens_per_s=round(tok / (time.time() - t0)))
+            print(f"epoch {epoch}: train loss {train_loss:.4f}, val acc {val_acc:.4f}, test acc {test_acc:.4f}")
+        if val_acc > best["val_acc"]:
+            best = {"val_acc": val_acc, "epoch": epoch, "test_acc": test_acc}
+            if rank == 0:
+                save_checkpoint(args.save, model=model.state_dict(), config=config.to_dict(), vocab_size=vocab_size,
+                                pooling=args.pooling, **best, args=vars(args), provenance=provenance())
+        loss_sum.zero_()
+        n_seen = n_tok = 0
+        save_training_state(args, rank, model, optimizer, schedule, config, vocab_size, step=step, best=best,
+                            loss_sum=loss_sum.cpu(), n_seen=0, n_tok=0)
+    if rank == 0:
+        print(f"best epoch {best['epoch']} (val acc {best['val_acc']:.4f}): "
+              f"NSMC test accuracy {best['test_acc']:.4f}; saved {args.save}")
 
 
 if __name__ == "__main__":

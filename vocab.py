@@ -3,14 +3,13 @@
 
     python vocab.py --input data/kowiki.txt --prefix data/kowiki   # writes data/kowiki.model/.vocab
 """
-import argparse
 import os
 import shutil
 import tempfile
 
 import sentencepiece as spm
 
-from common import SPECIALS, UserError, load_vocab, positive, require_file, run_main
+from common import Parser, SPECIALS, UserError, load_vocab, positive, require_file, run_main
 
 
 def train_vocab(corpus, prefix, vocab_size=8000, max_sentences=1_000_000, threads=None, seed=42):
@@ -36,7 +35,7 @@ def train_vocab(corpus, prefix, vocab_size=8000, max_sentences=1_000_000, thread
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = Parser(__doc__)
     p.add_argument("--input", default="data/kowiki.txt", help="corpus, one paragraph per line (default: %(default)s)")
     p.add_argument("--prefix", default="data/kowiki", help="output prefix: writes PREFIX.model and PREFIX.vocab (default: %(default)s)")
     p.add_argument("--vocab_size", type=positive(), default=8000, help="pieces to learn, not counting the 7 specials (default: %(default)s)")

@@ -13,3 +13,29 @@ NSMC_TEST = os.path.join(SHARED, "nsmc", "ratings_test.txt")
 
 needs_data = pytest.mark.skipif(not os.path.isfile(NSMC_TRAIN) or not os.path.isfile(KOWIKI),
                                 reason=f"real data not found under {SHARED}")
+
+
+def run_script(*args, ok=True, stdin=None, env=None):
+    """Run a repo script as a user would; by default it must succeed."""
+    import subprocess
+    r = subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True, input=stdin,
+                       env={**os.environ, "PYTHONWARNINGS": "ignore", **(env or {})})
+    if ok:
+        assert r.returncode == 0, f"{args[0]} failed:\n{r.stdout}\n{r.stderr}"
+    return r
+
+
+@pytest.fixture(scope="session")
+def artifacts(tmp_path_factory):
+    """A vocab and span-masked data made once from the first 4,000 lines of the real corpus."""
+    d = tmp_path_factory.mktemp("artifacts")
+    with open(KOWIKI, encoding="utf-8") as f, open(d / "kowiki.txt", "w", encoding="utf-8") as out:
+        for _, line in zip(range(4000), f):
+            out.write(line)
+    p = {"corpus": str(d / "kowiki.txt"), "prefix": str(d / "kowiki"), "vocab": str(d / "kowiki.model"),
+         "span": str(d / "span.json")}
+    run_script("vocab.py", "--input", p["corpus"], "--prefix", p["prefix"], "--vocab_size", "3000",
+               "--max_sentences", "20000")
+    run_script("data.py", "--input", p["corpus"], "--vocab", p["vocab"], "--output", p["span"], "--n_seq", "64",
+               "--dupe", "2")
+    return p

@@ -2,24 +2,15 @@
 each script run as a user would run it; plus --help and one-line errors."""
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import torch
 
-from conftest import KOWIKI, NSMC_TEST, NSMC_TRAIN, REPO, needs_data
+from conftest import NSMC_TEST, NSMC_TRAIN, REPO, needs_data
+from conftest import run_script as run
 
 pytestmark = needs_data
-
-
-def run(*args, ok=True, stdin=None):
-    r = subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True, input=stdin,
-                       env={**os.environ, "PYTHONWARNINGS": "ignore"})
-    if ok:
-        assert r.returncode == 0, f"{args[0]} failed:\n{r.stdout}\n{r.stderr}"
-    return r
 
 
 def one_line_error(r, *needles):
@@ -32,16 +23,10 @@ def one_line_error(r, *needles):
 
 
 @pytest.fixture(scope="module")
-def work(tmp_path_factory):
-    """Runs the pipeline once; the tests below check each stage's outputs."""
+def work(artifacts, tmp_path_factory):
+    """Pretrains and fine-tunes once; the tests below check each stage's outputs."""
     d = tmp_path_factory.mktemp("pipeline")
-    with open(KOWIKI, encoding="utf-8") as f, open(d / "kowiki.txt", "w", encoding="utf-8") as out:
-        for _, line in zip(range(4000), f):
-            out.write(line)
-    p = {k: str(d / v) for k, v in dict(corpus="kowiki.txt", prefix="kowiki", vocab="kowiki.model", span="span.json",
-                                         pre="pre.pth", best="best.pth", img="img").items()}
-    run("vocab.py", "--input", p["corpus"], "--prefix", p["prefix"], "--vocab_size", "3000", "--max_sentences", "20000")
-    run("data.py", "--input", p["corpus"], "--vocab", p["vocab"], "--output", p["span"], "--n_seq", "64", "--dupe", "2")
+    p = {**artifacts, "pre": str(d / "pre.pth"), "best": str(d / "best.pth"), "img": str(d / "img")}
     run("pretrain.py", "--config", "config_tiny.json", "--vocab", p["vocab"], "--input", p["span"], "--save", p["pre"],
         "--batch", "8", "--max_steps", "6", "--log_every", "2", "--lr", "1e-3")
     p["train_out"] = run("train.py", "--config", "config_tiny.json", "--vocab", p["vocab"], "--train", NSMC_TRAIN,
@@ -92,7 +77,9 @@ def test_pretrain_checkpoint_and_log(work):
     ckpt = torch.load(work["pre"], weights_only=True)
     assert ckpt["vocab_size"] == 3007 and ckpt["config"]["d_hidn"] == 256 and ckpt["step"] == 6
     assert any(k.startswith("sbo.") for k in ckpt["model"]) and any(k.startswith("mlm.") for k in ckpt["model"])
-    log = [json.loads(x) for x in open(work["pre"].replace(".pth", ".jsonl"))]
+    meta, *log = [json.loads(x) for x in open(work["pre"].replace(".pth", ".jsonl"))]
+    assert meta["meta"]["args"]["batch"] == 8 and meta["meta"]["torch"] == torch.__version__
+    assert "git" in meta["meta"] and ckpt["provenance"]["torch"] == torch.__version__
     assert [r["step"] for r in log] == [2, 4, 6]
     assert {"step", "epoch", "loss_mlm", "loss_sbo", "lr", "tokens_per_s", "time"} <= set(log[0])
     assert log[0]["loss_mlm"] < 8.5 and log[0]["loss_sbo"] < 8.5     # ~ln(3007) = 8.0 at init
@@ -103,12 +90,13 @@ def test_pretrain_loss_curve_is_reproducible(work, tmp_path):
     for name in ("a", "b"):
         run("pretrain.py", "--config", "config_tiny.json", "--vocab", work["vocab"], "--input", work["span"],
             "--save", str(tmp_path / f"{name}.pth"), "--batch", "4", "--max_steps", "3", "--log_every", "1")
-        logs.append([(r["loss_mlm"], r["loss_sbo"]) for r in map(json.loads, open(tmp_path / f"{name}.jsonl"))])
+        records = list(map(json.loads, open(tmp_path / f"{name}.jsonl")))[1:]
+        logs.append([(r["loss_mlm"], r["loss_sbo"]) for r in records])
     assert logs[0] == logs[1]
 
 
 def test_train_log_and_best_checkpoint(work):
-    log = [json.loads(x) for x in open(work["best"].replace(".pth", ".jsonl"))]
+    log = [json.loads(x) for x in open(work["best"].replace(".pth", ".jsonl"))][1:]
     assert [r["epoch"] for r in log] == [1, 2]
     assert all(0 <= r["val_acc"] <= 1 and 0 <= r["test_acc"] <= 1 for r in log)
     ckpt = torch.load(work["best"], weights_only=True)
