@@ -76,19 +76,34 @@ def positive(kind=int):
     return parse
 
 
+def ensure_folder(path):
+    """Create the folder that will hold `path`; a user error if that cannot be done."""
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as e:
+        existing = folder
+        while not os.path.exists(existing):  # the nearest part of the path that exists
+            existing = os.path.dirname(existing)
+        why = f"{existing} is a file, not a folder" if os.path.isfile(existing) else f"{folder}: {e.strerror}"
+        raise UserError(f"{path}: cannot write there ({why})")
+    if not os.access(folder, os.W_OK):
+        raise UserError(f"{path}: cannot write there ({folder} is not writable)")
+    return folder
+
+
 @contextmanager
 def atomic_open(path, mode="w"):
     """Write to a temporary file beside `path`, rename over it only when the block succeeds,
     so a crash never leaves a half-written file under the final name."""
-    folder = os.path.dirname(os.path.abspath(path))
+    folder = ensure_folder(path)
     try:
-        os.makedirs(folder, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=os.path.basename(path) + ".", suffix=".tmp")
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the mode open() would
     except OSError as e:
-        raise UserError(f"{path}: cannot write ({e.strerror})")
+        raise UserError(f"{path}: cannot write there ({folder}: {e.strerror})")
     try:
         with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
             yield f

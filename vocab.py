@@ -9,13 +9,12 @@ import tempfile
 
 import sentencepiece as spm
 
-from common import Parser, SPECIALS, UserError, load_vocab, positive, require_file, run_main
+from common import Parser, SPECIALS, UserError, ensure_folder, load_vocab, positive, require_file, run_main
 
 
 def train_vocab(corpus, prefix, vocab_size=8000, max_sentences=1_000_000, threads=None, seed=42):
     """Train into a temporary folder, then move both files into place (never half-written)."""
-    folder = os.path.dirname(os.path.abspath(prefix))
-    os.makedirs(folder, exist_ok=True)
+    folder = ensure_folder(prefix)
     spm.set_random_generator_seed(seed)
     with tempfile.TemporaryDirectory(dir=folder) as tmp:
         spm.SentencePieceTrainer.train(
@@ -46,6 +45,9 @@ def main():
     args = p.parse_args()
 
     require_file(args.input, "kowiki")
+    with open(args.input, encoding="utf-8", errors="replace") as f:
+        if not any(line.strip() for line in f):
+            raise UserError(f"{args.input}: no text to train on (the file holds only blank lines)")
     try:
         model = train_vocab(args.input, args.prefix, args.vocab_size, args.max_sentences, args.threads, args.seed)
     except RuntimeError as e:  # the trainer's own complaints, e.g. too few distinct pieces for the size

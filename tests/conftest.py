@@ -39,3 +39,14 @@ def artifacts(tmp_path_factory):
     run_script("data.py", "--input", p["corpus"], "--vocab", p["vocab"], "--output", p["span"], "--n_seq", "64",
                "--dupe", "2")
     return p
+
+
+def one_line_error(r, *needles):
+    """A user error: exit status 2, exactly one "error:" line (the last on stderr) naming the
+    problem, and no traceback. Progress bars may come before it."""
+    lines = [line for line in r.stderr.replace("\r", "\n").splitlines() if line.strip()]
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert "Traceback" not in r.stderr, r.stderr
+    assert sum(line.startswith("error:") for line in lines) == 1 and lines[-1].startswith("error:"), r.stderr
+    for needle in needles:
+        assert needle in lines[-1], (needle, lines[-1])
