@@ -70,6 +70,35 @@ def test_block_is_post_ln_bert_block():
     assert torch.allclose(block(x, (tokens != 0)[:, None, None, :]), want, atol=1e-5)
 
 
+def test_cpu_training_attention_path_matches_reference():
+    """Training on CPU with dropout takes the written-out path; with a drop rate that rounds to
+    zero it must equal the plain softmax reference too."""
+    torch.manual_seed(0)
+    attn = Attention(small_config(dropout=1e-9)).train()
+    init_weights(attn)
+    tokens = padded_batch([12, 5, 1, 12], 12)
+    x = torch.randn(4, 12, 32)
+    got = attn(x, (tokens != 0)[:, None, None, :])
+    assert torch.allclose(got, reference_attention(attn, x, tokens), atol=1e-5)
+
+
+@pytest.mark.parametrize("p", [0.1, 0.3])
+def test_dropout_rate_scale_and_gradient(p):
+    from model import dropout
+    torch.manual_seed(0)
+    x = torch.full((1000, 1001), 2.0, requires_grad=True)   # odd size: not a multiple of four
+    y = dropout(x, p, True)
+    kept = y != 0
+    n = kept.numel()
+    assert abs((1 - kept.float().mean().item()) - p) < 4 * (p * (1 - p) / n) ** 0.5 + 1e-4
+    assert torch.allclose(y[kept], torch.tensor(2.0 / (1 - p)))     # inverted dropout keeps the mean
+    y.sum().backward()
+    assert torch.equal(x.grad, kept.float() / (1 - p))
+    assert dropout(x, p, False) is x and dropout(x, 0.0, True) is x
+    cols = dropout(torch.ones(20000, 8), p, True).ne(0).float().mean(0)   # none of the 4 packed lanes is biased
+    assert torch.all((cols - (1 - p)).abs() < 4 * (p * (1 - p) / 20000) ** 0.5)
+
+
 def test_encoder_ignores_padding():
     """A sequence's states are the same alone and padded inside a batch."""
     torch.manual_seed(0)
