@@ -64,16 +64,25 @@ def parse_args(argv=None):
 
 
 @torch.no_grad()
-def evaluate(model, ids, labels, device, rank=0, world=1, batch=256):
-    """Accuracy over reviews batched by length (little padding); each rank scores a share."""
+def predict_probs(model, ids, device, batches=None, batch=256):
+    """Class probabilities (len(ids), n_output) in input order; reviews are batched by length so
+    little padding is computed. `batches` restricts the work to some of them (a rank's share)."""
     model.eval()
-    correct = 0
-    for b in length_batches([len(x) for x in ids], batch)[rank::world]:
+    probs = torch.zeros(len(ids), model.config.n_output)
+    for b in batches if batches is not None else length_batches([len(x) for x in ids], batch):
         with autocast(device):
             logits = model(pad_batch([ids[i] for i in b]).to(device))
-        correct += int((logits.argmax(-1).cpu() == torch.from_numpy(labels[b])).sum())
+        probs[b] = F.softmax(logits.float(), -1).cpu()
     model.train()
-    return all_reduce([correct], device)[0] / len(ids)
+    return probs
+
+
+def evaluate(model, ids, labels, device, rank=0, world=1, batch=256):
+    """Accuracy; under torchrun each rank scores a share of the batches and the counts are summed."""
+    mine = length_batches([len(x) for x in ids], batch)[rank::world]
+    rows = np.concatenate(mine) if mine else np.zeros(0, dtype=np.int64)
+    predicted = predict_probs(model, ids, device, mine).argmax(-1).numpy()
+    return all_reduce([int((predicted[rows] == labels[rows]).sum())], device)[0] / len(ids)
 
 
 def predict(args):
@@ -94,13 +103,9 @@ def predict(args):
     model.eval()
     texts = [args.predict] if args.predict != "-" else [line.rstrip("\n") for line in sys.stdin]
     names = ("negative", "positive")
-    for start in range(0, len(texts), 256):
-        chunk = texts[start:start + 256]
-        with torch.no_grad(), autocast(device):
-            probs = F.softmax(model(pad_batch(encode_reviews(sp, chunk, args.n_seq)).to(device)).float(), -1)
-        for text, p in zip(chunk, probs.cpu()):
-            label = int(p.argmax())
-            print(f"{label}\t{names[label]}\t{float(p[label]):.3f}\t{text}")
+    for text, p in zip(texts, predict_probs(model, encode_reviews(sp, texts, args.n_seq), device)):
+        label = int(p.argmax())
+        print(f"{label}\t{names[label]}\t{float(p[label]):.3f}\t{text}")
 
 
 def main(argv=None):
