@@ -9,9 +9,16 @@ Masking follows the paper: spans of whole words with lengths from a geometric di
 (the last unmasked token before and the first after the span) and its position inside the span,
 which is what the span boundary objective (SBO) predicts from.
 """
+import array
+import bisect
+import collections
 import csv
 import itertools
 import json
+import multiprocessing
+import os
+import shutil
+import tempfile
 import time
 
 import numpy as np
@@ -49,68 +56,65 @@ def span_mask(tokens, word_start, rng, len_probs, mask_prob=0.15, vocab_size=800
     Every sequence of at least 3 tokens gets at least one span.
     """
     n = len(tokens)
-    starts = np.flatnonzero(word_start[1:n - 1]) + 1
-    if len(starts) == 0 or starts[0] != 1:  # a chunk cut mid-word still starts a word at 1
-        starts = np.concatenate([[1], starts]).astype(np.int64)
-    ends = np.append(starts[1:] - 1, n - 2)  # inclusive last token of each word
+    starts = (np.flatnonzero(word_start[1:n - 1]) + 1).tolist()
+    if not starts or starts[0] != 1:  # a chunk cut mid-word still starts a word at 1
+        starts.insert(0, 1)
+    ends = [s - 1 for s in starts[1:]] + [n - 2]  # inclusive last token of each word
     n_words = len(starts)
-    budget = max(1, int(round(mask_prob * (n - 2))))
-    masked = np.zeros(n, dtype=bool)
-    out = tokens.copy()
-    spans = []
-    n_masked = 0
+    budget = max(1, round(mask_prob * (n - 2)))
+    cdf = np.cumsum(len_probs).tolist()
+    u = uniforms(rng)
+    # taken[j + 1] = 1 when word j is masked; taken[0] and taken[-1] stand for [CLS] and [SEP]. Words
+    # w-1 .. w+L all free <=> the span's tokens and both boundary tokens are unmasked (spans are words).
+    taken = bytearray(n_words + 2)
+    out, spans, n_masked = tokens.copy(), [], 0
     while n_masked < budget:
-        n_span = rng.choice(len(len_probs), p=len_probs) + 1
+        n_span = min(bisect.bisect_right(cdf, next(u) * cdf[-1]), len(cdf) - 1) + 1
         if n_span > n_words:
             continue
-        s, e = starts[:n_words - n_span + 1], ends[n_span - 1:]  # token range of each candidate span
-        taken = np.concatenate([[0], np.cumsum(masked)])
-        free = np.flatnonzero(taken[e + 2] == taken[s - 1])  # nothing masked in s-1 .. e+1
-        if len(free) == 0:
-            if n_span == 1:
-                break  # not even a single word fits any more
-            continue  # redraw the length rather than shorten it: keeps the length distribution
-        w = free[rng.integers(len(free))]
+        last = n_words - n_span  # last start word with room for the span
+        for _ in range(20):  # rejection sampling: uniform over the free positions, usually at once
+            w = int(next(u) * (last + 1))
+            if taken.find(1, w, w + n_span + 2) < 0:
+                break
+        else:
+            free = [w for w in range(last + 1) if taken.find(1, w, w + n_span + 2) < 0]
+            if not free:
+                if n_span == 1:
+                    break  # not even a single word fits any more
+                continue  # redraw the length rather than shorten it: keeps the length distribution
+            w = free[int(next(u) * len(free))]
         a, b = starts[w], ends[w + n_span - 1] + 1
         left = budget - n_masked
-        if b - a > left and rng.random() >= left / (b - a):
+        if b - a > left and next(u) >= left / (b - a):
             # an overshooting span is kept with p = left/len, so the expected count is the budget;
             # a short sequence redraws until it has at least one span rather than being dropped
             if spans:
                 break
             continue
-        masked[a:b] = True
+        taken[w + 1:w + n_span + 1] = b"\x01" * n_span
         n_masked += b - a
-        u = rng.random()  # one decision per span, as in the paper
-        if u < 0.8:
+        r = next(u)  # one decision per span, as in the paper
+        if r < 0.8:
             out[a:b] = MASK
-        elif u < 0.9:
+        elif r < 0.9:
             out[a:b] = rng.integers(N_SPECIAL, vocab_size, size=b - a)
         spans.append((a, b))
     spans.sort()
-    idx = np.concatenate([np.arange(a, b) for a, b in spans])
-    return out, {
-        "idx": idx,
-        "label": tokens[idx],
-        "left": np.concatenate([np.full(b - a, a - 1) for a, b in spans]),
-        "right": np.concatenate([np.full(b - a, b) for a, b in spans]),
-        "pos": np.concatenate([np.arange(b - a) for a, b in spans]),
-    }
+    idx, left, right, pos = [], [], [], []
+    for a, b in spans:
+        idx += range(a, b)
+        left += [a - 1] * (b - a)
+        right += [b] * (b - a)
+        pos += range(b - a)
+    idx = np.array(idx)
+    return out, {"idx": idx, "label": tokens[idx], "left": np.array(left), "right": np.array(right), "pos": np.array(pos)}
 
 
-def read_documents(path):
-    """Yield each document of a plain-text corpus as a list of non-empty lines (blank line = new document)."""
-    doc = []
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for line in f:
-            line = line.strip()
-            if line:
-                doc.append(line)
-            elif doc:
-                yield doc
-                doc = []
-    if doc:
-        yield doc
+def uniforms(rng, size=256):
+    """An endless stream of U[0, 1) floats drawn from rng in blocks (one numpy call per block)."""
+    while True:
+        yield from rng.random(size).tolist()
 
 
 def pack(lines, max_len):
@@ -129,90 +133,163 @@ def pack(lines, max_len):
         yield chunk
 
 
-def make_span_data(args):
-    """Stream documents in, span-masked JSON lines out; a seeded generator per (document, copy)
-    keeps the output identical for a given --seed whatever order documents are processed in."""
-    sp = load_vocab(args.vocab)
-    vocab_size = sp.get_piece_size()
-    word_start = np.array([sp.id_to_piece(i).startswith("\u2581") for i in range(vocab_size)])
+def mask_documents(task, sp, word_start, len_probs, args):
+    """Tokenize, pack and mask a batch of documents → (JSON lines, counts). A seeded generator per
+    (document, copy) makes the output independent of how documents are batched or which worker
+    runs them, so the file is identical for a given --seed whatever --workers is."""
+    first, docs = task
+    ids = sp.encode([line for doc in docs for line in doc])
+    out, counts, k = [], {"seqs": 0, "tokens": 0, "targets": 0, "spans": 0}, 0
+    for doc_idx, doc in enumerate(docs, first):
+        lines, k = ids[k:k + len(doc)], k + len(doc)
+        chunks = [np.array([CLS] + c + [SEP], dtype=np.int64) for c in pack(lines, args.n_seq - 2)]
+        for copy in range(args.dupe):
+            rng = np.random.default_rng([args.seed, doc_idx, copy])
+            for tokens in chunks:
+                masked, t = span_mask(tokens, word_start[tokens], rng, len_probs, args.mask_prob, len(word_start))
+                out.append(json.dumps({
+                    "tokens": masked.tolist(), "mask_idx": t["idx"].tolist(), "mask_label": t["label"].tolist(),
+                    "span_left": t["left"].tolist(), "span_right": t["right"].tolist(), "span_pos": t["pos"].tolist(),
+                }, separators=(",", ":")) + "\n")
+                counts["seqs"] += 1
+                counts["tokens"] += len(tokens) - 2
+                counts["targets"] += len(t["idx"])
+                counts["spans"] += int((t["pos"] == 0).sum())
+    return "".join(out), counts
+
+
+_worker = {}
+
+
+def _init_worker(vocab, args):
+    sp = load_vocab(vocab)
+    word_start = np.array([sp.id_to_piece(i).startswith("\u2581") for i in range(sp.get_piece_size())])
     word_start[:N_SPECIAL] = False
-    len_probs = span_length_probs(args.span_dist, args.geometric_p, args.max_span)
-    stats = dict(docs=0, seqs=0, tokens=0, targets=0, spans=0)
-    t0 = time.time()
+    _worker.update(sp=sp, word_start=word_start, args=args,
+                   len_probs=span_length_probs(args.span_dist, args.geometric_p, args.max_span))
 
-    def encoded(batch_size=512):
-        """Tokenize documents in batches (one sentencepiece call per batch), yield them one by one."""
-        docs = read_documents(args.input)
-        if args.max_docs > 0:
-            docs = itertools.islice(docs, args.max_docs)
-        while batch := list(itertools.islice(docs, batch_size)):
-            ids = sp.encode([line for doc in batch for line in doc])
-            k = 0
-            for doc in batch:
-                stats["docs"] += 1
-                yield ids[k:k + len(doc)]
-                k += len(doc)
 
-    with atomic_open(args.output) as out, tqdm(unit=" docs", desc="span-masking", mininterval=1) as bar:
-        for doc_idx, lines in enumerate(encoded()):
-            bar.update()
-            chunks = [np.array([CLS] + c + [SEP], dtype=np.int64) for c in pack(lines, args.n_seq - 2)]
-            for copy in range(args.dupe):
-                rng = np.random.default_rng([args.seed, doc_idx, copy])
-                for tokens in chunks:
-                    masked, t = span_mask(tokens, word_start[tokens], rng, len_probs, args.mask_prob, vocab_size)
-                    out.write(json.dumps({
-                        "tokens": masked.tolist(), "mask_idx": t["idx"].tolist(), "mask_label": t["label"].tolist(),
-                        "span_left": t["left"].tolist(), "span_right": t["right"].tolist(), "span_pos": t["pos"].tolist(),
-                    }, separators=(",", ":")) + "\n")
-                    stats["seqs"] += 1
-                    stats["tokens"] += len(tokens) - 2
-                    stats["targets"] += len(t["idx"])
-                    stats["spans"] += int((t["pos"] == 0).sum())
-        if stats["seqs"] == 0:  # raised inside the block: no output file is left behind
+def _run_task(task):
+    w = _worker
+    return mask_documents(task, w["sp"], w["word_start"], w["len_probs"], w["args"])
+
+
+def make_span_data(args):
+    """Stream documents in, span-masked JSON lines out, in document order. Worker processes take
+    batches of documents; at most two batches per worker are in flight, so memory stays flat
+    however large the corpus."""
+    from corpus import describe_skips, new_stats, read_documents
+    load_vocab(args.vocab)  # fail here, in one line, rather than inside a worker
+    skipped, totals, t0 = new_stats(), {"docs": 0, "seqs": 0, "tokens": 0, "targets": 0, "spans": 0}, time.time()
+    docs = read_documents(args.input, args.format, skipped)
+    if args.max_docs > 0:
+        docs = itertools.islice(docs, args.max_docs)
+    tasks = ((i * 64, batch) for i, batch in enumerate(iter(lambda: list(itertools.islice(docs, 64)), [])))
+
+    def write(result, out, bar):
+        text, counts = result
+        out.write(text)
+        for key, value in counts.items():
+            totals[key] += value
+        bar.update(counts["tokens"])
+
+    with atomic_open(args.output) as out, tqdm(unit=" tokens", unit_scale=True, desc="span-masking") as bar:
+        if args.workers == 1:
+            _init_worker(args.vocab, args)
+            for task in tasks:
+                totals["docs"] += len(task[1])
+                write(_run_task(task), out, bar)
+        else:
+            with multiprocessing.get_context("spawn").Pool(args.workers, _init_worker, (args.vocab, args)) as pool:
+                pending = collections.deque()
+                for task in tasks:
+                    totals["docs"] += len(task[1])
+                    pending.append(pool.apply_async(_run_task, (task,)))
+                    if len(pending) >= 2 * args.workers:
+                        write(pending.popleft().get(), out, bar)
+                while pending:
+                    write(pending.popleft().get(), out, bar)
+        if totals["seqs"] == 0:  # raised inside the block: no output file is left behind
             raise UserError(f"{args.input}: no text to mask (is the corpus empty?)")
     secs = time.time() - t0
-    print(f"wrote {args.output}: {stats['seqs']:,} sequences from {stats['docs']:,} documents, "
-          f"{stats['tokens']:,} tokens, {stats['targets'] / stats['tokens']:.3f} of them masked, "
-          f"{stats['targets'] / stats['spans']:.2f} tokens per span, {stats['tokens'] / secs:,.0f} tokens/s")
-    return stats
+    note = describe_skips(skipped)
+    print(f"wrote {args.output}: {totals['seqs']:,} sequences from {totals['docs']:,} documents, "
+          f"{totals['tokens']:,} tokens, {totals['targets'] / totals['tokens']:.3f} of them masked, "
+          f"{totals['targets'] / totals['spans']:.2f} tokens per span, {totals['tokens'] / secs:,.0f} tokens/s"
+          + (f"; {note}" if note else ""))
+    return totals
 
 
 # ---- loading the span-masked JSON for pretraining ----
 
 class SpanData:
-    """All sequences and targets of a span JSON file as flat int32 arrays plus offsets
-    (a few bytes per token instead of Python lists)."""
+    """All sequences and targets of a span JSON file as flat int32 arrays plus offsets. The first
+    load parses the JSON (about 6 bytes of RAM per token at peak) and saves the arrays beside it
+    as .npy files; later loads memory-map them and start at once."""
     FIELDS = ("mask_idx", "mask_label", "span_left", "span_right", "span_pos")
+    ARRAYS = ("tokens", "offsets", "tgt_offsets") + FIELDS
 
     def __init__(self, path, max_len=None):
         require_file(path, "span")
-        tokens, targets, lens, n_tgt = [], {k: [] for k in self.FIELDS}, [], []
+        cache = path + ".cache"
+        stat = os.stat(path)
+        stamp = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "version": 1}
+        meta = os.path.join(cache, "meta.json")
+        if os.path.isfile(meta) and json.load(open(meta)).get("stamp") == stamp:
+            arrays = {k: np.load(os.path.join(cache, k + ".npy"), mmap_mode="r") for k in self.ARRAYS}
+            info = json.load(open(meta))
+        else:
+            arrays, info = self.parse(path), {"stamp": stamp}
+            info["max_len"] = int(np.diff(arrays["offsets"]).max())
+            info["max_token"] = int(arrays["tokens"].max())
+            self.save_cache(cache, arrays, info)
+        if max_len and info["max_len"] > max_len:
+            lens = np.diff(arrays["offsets"])
+            line = int(np.argmax(lens > max_len)) + 1
+            raise UserError(f"{path}:{line}: sequence of {lens[line - 1]} tokens is longer than the model's "
+                            f"n_enc_seq={max_len} (remake the data with a smaller --n_seq)")
+        self.tokens, self.offsets, self.tgt_offsets = arrays["tokens"], arrays["offsets"], arrays["tgt_offsets"]
+        self.targets = {k: arrays[k] for k in self.FIELDS}
+        self.max_token = info["max_token"]
+
+    def parse(self, path):
+        """JSON lines → compact arrays; array.array grows in place, with no Python int per token."""
+        cols = {k: array.array("i") for k in ("tokens",) + self.FIELDS}
+        lens, n_tgt = array.array("q", [0]), array.array("q", [0])
         with open(path, encoding="utf-8") as f:
             for line_no, line in enumerate(f, 1):
                 try:
                     rec = json.loads(line)
-                    seq = rec["tokens"]
-                    cols = [rec[k] for k in self.FIELDS]
-                except (json.JSONDecodeError, KeyError, TypeError) as e:
+                    seq, targets = rec["tokens"], [rec[k] for k in self.FIELDS]
+                    if len({len(c) for c in targets}) != 1:
+                        raise ValueError("target lists have different lengths")
+                    cols["tokens"].extend(seq)
+                    for k, c in zip(self.FIELDS, targets):
+                        cols[k].extend(c)
+                except (ValueError, KeyError, TypeError, OverflowError) as e:
                     raise UserError(f"{path}:{line_no}: not a span-masked JSON line ({e.__class__.__name__}: {e})")
-                if max_len and len(seq) > max_len:
-                    raise UserError(f"{path}:{line_no}: sequence of {len(seq)} tokens is longer than the "
-                                    f"model's n_enc_seq={max_len} (remake the data with a smaller --n_seq)")
-                if len({len(c) for c in cols}) != 1:
-                    raise UserError(f"{path}:{line_no}: target lists have different lengths")
-                tokens.append(np.asarray(seq, dtype=np.int32))
-                for k, c in zip(self.FIELDS, cols):
-                    targets[k].append(np.asarray(c, dtype=np.int32))
-                lens.append(len(seq))
-                n_tgt.append(len(cols[0]))
-        if not tokens:
+                lens.append(lens[-1] + len(seq))
+                n_tgt.append(n_tgt[-1] + len(targets[0]))
+        if len(lens) == 1:
             raise UserError(f"{path}: file has no sequences")
-        self.tokens = np.concatenate(tokens)
-        self.targets = {k: np.concatenate(v) for k, v in targets.items()}
-        self.offsets = np.concatenate([[0], np.cumsum(lens)])
-        self.tgt_offsets = np.concatenate([[0], np.cumsum(n_tgt)])
-        self.max_token = int(self.tokens.max())
+        arrays = {k: np.frombuffer(v, dtype=np.int32) for k, v in cols.items()}
+        arrays["offsets"], arrays["tgt_offsets"] = np.frombuffer(lens, dtype=np.int64), np.frombuffer(n_tgt, dtype=np.int64)
+        return arrays
+
+    @staticmethod
+    def save_cache(cache, arrays, info):
+        """Best effort (a read-only folder just means parsing again next time); the folder appears
+        complete or not at all."""
+        try:
+            tmp = tempfile.mkdtemp(dir=os.path.dirname(os.path.abspath(cache)), prefix=".spancache")
+            for k, v in arrays.items():
+                np.save(os.path.join(tmp, k + ".npy"), v)
+            with open(os.path.join(tmp, "meta.json"), "w") as f:
+                json.dump(info, f)
+            shutil.rmtree(cache, ignore_errors=True)
+            os.replace(tmp, cache)
+        except OSError:
+            shutil.rmtree(tmp, ignore_errors=True)
 
     def __len__(self):
         return len(self.offsets) - 1
@@ -305,14 +382,27 @@ def main():
     p.add_argument("--dupe", type=positive(), default=1, help="differently masked copies of each sequence (default: %(default)s)")
     p.add_argument("--max_docs", type=int, default=0, help="stop after this many documents, 0 = all (default: %(default)s)")
     p.add_argument("--seed", type=int, default=42, help="masking seed (default: %(default)s)")
+    p.add_argument("--format", choices=("auto", "text", "csv", "wikiextractor"), default="auto",
+                   help="corpus format: plain text (.gz/.bz2 too), the original kowiki.csv, or a WikiExtractor "
+                        "folder; auto = by file name (default: %(default)s)")
+    p.add_argument("--workers", type=positive(), default=os.cpu_count(),
+                   help="processes tokenizing and masking; the output does not depend on it (default: %(default)s)")
+    p.add_argument("--download", choices=("nsmc", "kowiki"),
+                   help="fetch NSMC (checksums verified) or the latest Korean Wikipedia dump (extracted to "
+                        "kowiki.txt) into --data_dir, then exit")
+    p.add_argument("--data_dir", default="data", help="where --download puts files (default: %(default)s)")
     args = p.parse_args()
+    if args.download:
+        from corpus import download_kowiki, download_nsmc
+        return (download_nsmc if args.download == "nsmc" else download_kowiki)(args.data_dir)
     if not 0 < args.mask_prob < 1:
         raise UserError(f"--mask_prob {args.mask_prob}: must be between 0 and 1")
     if not 0 < args.geometric_p <= 1:
         raise UserError(f"--geometric_p {args.geometric_p}: must be in (0, 1]")
     if args.n_seq < 3:
         raise UserError(f"--n_seq {args.n_seq}: must leave room for [CLS], [SEP] and one token")
-    require_file(args.input, "kowiki")
+    if not os.path.isdir(args.input):
+        require_file(args.input, "kowiki")
     make_span_data(args)
 
 

@@ -10,15 +10,17 @@ import tempfile
 import sentencepiece as spm
 
 from common import Parser, SPECIALS, UserError, ensure_folder, load_vocab, positive, require_file, run_main
+from corpus import describe_skips, new_stats, read_documents
 
 
-def train_vocab(corpus, prefix, vocab_size=8000, max_sentences=1_000_000, threads=None, seed=42):
-    """Train into a temporary folder, then move both files into place (never half-written)."""
+def train_vocab(sentences, prefix, vocab_size=8000, max_sentences=1_000_000, threads=None, seed=42):
+    """Train on an iterator of lines into a temporary folder, then move both files into place
+    (never half-written)."""
     folder = ensure_folder(prefix)
     spm.set_random_generator_seed(seed)
     with tempfile.TemporaryDirectory(dir=folder) as tmp:
         spm.SentencePieceTrainer.train(
-            input=corpus, model_prefix=os.path.join(tmp, "vocab"), model_type="bpe",
+            sentence_iterator=sentences, model_prefix=os.path.join(tmp, "vocab"), model_type="bpe",
             vocab_size=vocab_size + len(SPECIALS),
             pad_id=0, pad_piece="[PAD]", unk_id=1, unk_piece="[UNK]",
             bos_id=2, bos_piece="[BOS]", eos_id=3, eos_piece="[EOS]",
@@ -35,25 +37,36 @@ def train_vocab(corpus, prefix, vocab_size=8000, max_sentences=1_000_000, thread
 
 def main():
     p = Parser(__doc__)
-    p.add_argument("--input", default="data/kowiki.txt", help="corpus, one paragraph per line (default: %(default)s)")
+    p.add_argument("--input", default="data/kowiki.txt",
+                   help="corpus: plain text (.gz/.bz2 too), kowiki.csv or a WikiExtractor folder (default: %(default)s)")
     p.add_argument("--prefix", default="data/kowiki", help="output prefix: writes PREFIX.model and PREFIX.vocab (default: %(default)s)")
     p.add_argument("--vocab_size", type=positive(), default=8000, help="pieces to learn, not counting the 7 specials (default: %(default)s)")
     p.add_argument("--max_sentences", type=positive(), default=1_000_000,
                    help="lines sampled from the corpus for training; lower it to train in seconds on a slice (default: %(default)s)")
     p.add_argument("--threads", type=positive(), default=os.cpu_count(), help="trainer threads (default: all cores, %(default)s)")
     p.add_argument("--seed", type=int, default=42, help="seed for sampling lines (default: %(default)s)")
+    p.add_argument("--format", choices=("auto", "text", "csv", "wikiextractor"), default="auto",
+                   help="corpus format, as in data.py (default: %(default)s)")
     args = p.parse_args()
 
-    require_file(args.input, "kowiki")
-    with open(args.input, encoding="utf-8", errors="replace") as f:
-        if not any(line.strip() for line in f):
-            raise UserError(f"{args.input}: no text to train on (the file holds only blank lines)")
+    if not os.path.isdir(args.input):
+        require_file(args.input, "kowiki")
+    skipped, n_lines = new_stats(), [0]
+
+    def lines():
+        for doc in read_documents(args.input, args.format, skipped):
+            n_lines[0] += len(doc)
+            yield from doc
     try:
-        model = train_vocab(args.input, args.prefix, args.vocab_size, args.max_sentences, args.threads, args.seed)
+        model = train_vocab(lines(), args.prefix, args.vocab_size, args.max_sentences, args.threads, args.seed)
     except RuntimeError as e:  # the trainer's own complaints, e.g. too few distinct pieces for the size
+        if n_lines[0] == 0:
+            raise UserError(f"{args.input}: no text to train on (the corpus holds only blank lines)")
         raise UserError(f"{args.input}: sentencepiece could not train a vocab ({str(e).strip().splitlines()[-1]})")
     sp = load_vocab(model)
-    print(f"wrote {model} and {args.prefix}.vocab: {sp.get_piece_size()} pieces")
+    note = describe_skips(skipped)
+    print(f"wrote {model} and {args.prefix}.vocab: {sp.get_piece_size()} pieces from {n_lines[0]:,} lines"
+          + (f"; {note}" if note else ""))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ import torch
 
 from common import UserError
 from conftest import NSMC_TEST, NSMC_TRAIN, needs_data
-from data import PAD, SpanData, length_batches, pack, pad_batch, read_documents, read_nsmc
+from corpus import read_documents
+from data import PAD, SpanData, length_batches, pack, pad_batch, read_nsmc
 
 
 @needs_data
