@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from common import Parser, UserError, atomic_open, run_main
+from cli import atomic_open, Parser, run_main, UserError
 from data import read_nsmc
 
 

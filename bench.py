@@ -28,7 +28,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from common import Parser, UserError, autocast, load_vocab, make_optimizer, make_schedule, pick_device, positive, run_main
+from cli import load_vocab, Parser, positive, run_main, UserError
+from common import autocast, make_optimizer, make_schedule, pick_device
 from data import CLS, SEP, encode_reviews, length_batches, pad_batch, read_nsmc
 from model import Classifier, Config, SpanBERT
 from train import predict_probs
@@ -206,7 +207,7 @@ def bench_finetune(device, args):
             sync(device)
             t = time.perf_counter()
             for b in batches:
-                x, target = pad_batch([ids[i] for i in b]).to(device), torch.from_numpy(y[b]).to(device)
+                x, target = torch.from_numpy(pad_batch([ids[i] for i in b])).to(device), torch.from_numpy(y[b]).to(device)
                 with autocast(device):
                     loss = F.cross_entropy(model(x).float(), target)
                 loss.backward()
@@ -237,6 +238,79 @@ def bench_finetune(device, args):
     return out
 
 
+def tree_rss(pid):
+    """Resident memory of a process and all its descendants, in bytes (Linux /proc)."""
+    children, total = {}, 0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
+                children.setdefault(int(fields[1]), []).append(int(entry))
+            except OSError:
+                pass
+    stack = [pid]
+    while stack:
+        p = stack.pop()
+        stack += children.get(p, [])
+        try:
+            total += int(open(f"/proc/{p}/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except OSError:
+            pass
+    return total
+
+
+def run_measured(cmd):
+    """Run a command; return (wall seconds, peak RSS of its process tree, stdout)."""
+    t = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, tree_rss(proc.pid))
+        time.sleep(0.05)
+    out = proc.stdout.read()
+    if proc.returncode:
+        raise RuntimeError(f"{cmd} failed")
+    return time.perf_counter() - t, peak, out
+
+
+def bench_data(args):
+    """Corpus preparation at scale: vocab.py time, data.py tokens/s and peak RSS (all processes)
+    on the corpus and on a 10% slice, and the RAM and time pretrain.py's loader needs."""
+    import re
+    import tempfile
+    out = {}
+    with tempfile.TemporaryDirectory(dir=".") as tmp:
+        size = os.path.getsize(args.corpus)
+        part = os.path.join(tmp, "slice.txt")
+        with open(args.corpus, "rb") as f, open(part, "wb") as w:
+            w.write(f.read(size // 10).rsplit(b"\n", 1)[0] + b"\n")
+        secs, _, _ = run_measured([sys.executable, "vocab.py", "--input", args.corpus, "--prefix", os.path.join(tmp, "v")])
+        out["vocab_seconds"] = secs
+        print(f"vocab.py   {size / 1e6:.0f} MB: {secs:.1f} s")
+        for name, path in (("full", args.corpus), ("slice", part)):
+            span = os.path.join(tmp, f"{name}.json")
+            secs, peak, log = run_measured([sys.executable, "data.py", "--input", path, "--vocab", os.path.join(tmp, "v.model"),
+                                            "--output", span])
+            tokens = int(re.search(r"([\d,]+) tokens,", log).group(1).replace(",", ""))
+            out[f"data_{name}"] = {"mb": os.path.getsize(path) / 1e6, "tokens": tokens, "seconds": secs,
+                                   "tokens_per_s": tokens / secs, "peak_rss": peak}
+            print(f"data.py    {os.path.getsize(path) / 1e6:.0f} MB: {tokens:,} tokens in {secs:.1f} s = "
+                  f"{tokens / secs:,.0f} tokens/s (process start included), peak RSS {peak / 2**20:,.0f} MiB")
+        span = os.path.join(tmp, "full.json")
+        load = [sys.executable, "-c", "import sys, resource, time; import data; import torch; "
+                "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; t = time.perf_counter(); "
+                "d = data.SpanData(sys.argv[1]); d.batch(d.offsets[:1] * 0); "
+                "print(len(d.tokens), base * 1024, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, "
+                "time.perf_counter() - t)", span]
+        for when in ("first", "cached"):
+            _, _, log = run_measured(load)
+            n, base, peak, secs = log.split()
+            n, secs, per_token = int(n), float(secs), (int(peak) - int(base)) / int(n)
+            out[f"load_{when}"] = {"seconds": secs, "bytes_per_token": per_token}
+            print(f"SpanData   {when} load of {n:,} tokens: {secs:.2f} s, {per_token:.1f} bytes of RAM per token")
+    return out
+
+
 def machine(device):
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
@@ -259,6 +333,8 @@ def main():
     p.add_argument("--repeats", type=positive(), default=5, help="timed repeats per model (default: %(default)s)")
     p.add_argument("--warmup", type=int, default=2, help="untimed steps first (default: %(default)s)")
     p.add_argument("--only", choices=("pretrain", "memory", "finetune"), help="run one part only")
+    p.add_argument("--data", action="store_true", help="benchmark corpus preparation instead (vocab.py, data.py, loading)")
+    p.add_argument("--corpus", default="data/kowiki.txt", help="corpus for --data (default: %(default)s)")
     p.add_argument("--smoke", action="store_true", help="tiny dimensions and one repeat, to test the benchmark itself")
     p.add_argument("--json", help="also write the results to this file")
     p.add_argument("--memory_child", nargs=5, help=argparse.SUPPRESS)  # internal: one model's memory, in a fresh process
@@ -269,6 +345,12 @@ def main():
         return memory_child(which, name, int(B), int(T), device, args.smoke)
     if args.smoke:
         args.repeats, args.warmup, args.seeds = 1, 1, 1
+    if args.data:
+        results = {"machine": machine(torch.device("cpu")), "date": time.strftime("%Y-%m-%d"), "data": bench_data(args)}
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(results, f, indent=1)
+        return
     if importlib.util.find_spec("transformers") is None:
         raise UserError("bench.py needs transformers for the comparison: pip install -r requirements-dev.txt")
     device = pick_device(args.device)

@@ -16,7 +16,7 @@ import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
 
-from common import UserError, atomic_open, ensure_folder
+from cli import atomic_open, ensure_folder, UserError
 
 MAX_LINE = 100_000        # characters: longer "lines" are binary junk or a broken file; skipped
 MAX_DOC = 1_000_000       # characters: a longer document (say, a corpus without blank lines) is cut

@@ -22,10 +22,9 @@ import tempfile
 import time
 
 import numpy as np
-import torch
 from tqdm import tqdm
 
-from common import Parser, SPECIALS, UserError, atomic_open, load_vocab, positive, require_file, run_main
+from cli import atomic_open, load_vocab, Parser, positive, require_file, run_main, SPECIALS, UserError
 
 PAD, SEP, CLS, MASK = (SPECIALS.index(p) for p in ("[PAD]", "[SEP]", "[CLS]", "[MASK]"))
 N_SPECIAL = len(SPECIALS)  # ids below this are specials; random replacements never draw them
@@ -295,7 +294,8 @@ class SpanData:
         return len(self.offsets) - 1
 
     def batch(self, rows):
-        """Pad the given sequences to the longest; targets are flattened with their row index."""
+        """Pad the given sequences to the longest; targets are flattened with their row index.
+        numpy int64 arrays (data.py never imports torch, so its worker processes stay small)."""
         lens = self.offsets[rows + 1] - self.offsets[rows]
         tokens = np.full((len(rows), lens.max()), PAD, dtype=np.int64)
         cols = {k: [] for k in ("row",) + self.FIELDS}
@@ -305,8 +305,8 @@ class SpanData:
             cols["row"].append(np.full(b - a, i))
             for k in self.FIELDS:
                 cols[k].append(self.targets[k][a:b])
-        out = {k: torch.from_numpy(np.concatenate(v).astype(np.int64)) for k, v in cols.items()}
-        out["tokens"] = torch.from_numpy(tokens)
+        out = {k: np.concatenate(v).astype(np.int64) for k, v in cols.items()}
+        out["tokens"] = tokens
         return out
 
 
@@ -361,10 +361,10 @@ def length_batches(lengths, batch_size, rng=None, pool=8):
 
 
 def pad_batch(seqs):
-    """List of token-id lists → (B, T_max) int64 tensor padded with [PAD]."""
-    out = torch.full((len(seqs), max(map(len, seqs))), PAD, dtype=torch.long)
+    """List of token-id lists → (B, T_max) int64 array padded with [PAD]."""
+    out = np.full((len(seqs), max(map(len, seqs))), PAD, dtype=np.int64)
     for i, s in enumerate(seqs):
-        out[i, :len(s)] = torch.tensor(s)
+        out[i, :len(s)] = s
     return out
 
 

@@ -14,7 +14,7 @@ matplotlib.use("Agg")  # files only, no display needed
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from common import Parser, UserError, atomic_open, require_file, run_main  # noqa: E402
+from cli import atomic_open, Parser, require_file, run_main, UserError  # noqa: E402
 
 plt.rcParams["svg.hashsalt"] = "spanbert"  # stable ids, so re-plotting the same logs gives the same file
 

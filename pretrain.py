@@ -14,9 +14,10 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from common import (MetricsLog, Parser, UserError, all_reduce, autocast, check_finite, load_vocab, make_optimizer,
-                    make_schedule, metrics_path, positive, provenance, resume_training_state, run_main,
-                    save_checkpoint, save_training_state, seed_all, setup_distributed, shard, total_steps)
+from cli import load_vocab, Parser, positive, run_main, UserError
+from common import (all_reduce, autocast, check_finite, make_optimizer, make_schedule, metrics_path, MetricsLog,
+                    provenance, resume_training_state, save_checkpoint, save_training_state, seed_all,
+                    setup_distributed, shard, total_steps)
 from data import SpanData
 from model import Config, SpanBERT
 
@@ -99,7 +100,7 @@ def main(argv=None):
         for i, (rows, global_rows) in enumerate(bar, start=bar.n):
             if step == n_steps:
                 break
-            batch = {k: v.to(device, non_blocking=True) for k, v in data.batch(rows).items()}
+            batch = {k: torch.from_numpy(v).to(device, non_blocking=True) for k, v in data.batch(rows).items()}
             n_global = int((data.tgt_offsets[global_rows + 1] - data.tgt_offsets[global_rows]).sum())
             with autocast(device):
                 sum_mlm, sum_sbo = net(**batch)

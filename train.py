@@ -16,10 +16,10 @@ import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from common import (MetricsLog, Parser, UserError, all_reduce, autocast, check_compatible, check_finite,
-                    load_checkpoint, load_vocab, make_optimizer, make_schedule, metrics_path, pick_device, positive,
-                    provenance, resume_training_state, run_main, save_checkpoint, save_training_state, seed_all,
-                    setup_distributed, shard)
+from cli import load_vocab, Parser, positive, run_main, UserError
+from common import (all_reduce, autocast, check_compatible, check_finite, load_checkpoint, make_optimizer,
+                    make_schedule, metrics_path, MetricsLog, pick_device, provenance, resume_training_state,
+                    save_checkpoint, save_training_state, seed_all, setup_distributed, shard)
 from data import encode_reviews, length_batches, pad_batch, read_nsmc
 from model import Classifier, Config
 
@@ -71,7 +71,7 @@ def predict_probs(model, ids, device, batches=None, batch=256):
     probs = torch.zeros(len(ids), model.config.n_output)
     for b in batches if batches is not None else length_batches([len(x) for x in ids], batch):
         with autocast(device):
-            logits = model(pad_batch([ids[i] for i in b]).to(device))
+            logits = model(torch.from_numpy(pad_batch([ids[i] for i in b])).to(device))
         probs[b] = F.softmax(logits.float(), -1).cpu()
     model.train()
     return probs
@@ -174,7 +174,8 @@ def main(argv=None):
         bar = tqdm(batches[skip:], initial=skip, total=len(batches), desc=f"epoch {epoch}", disable=rank != 0)
         skip = 0
         for i, (rows, global_rows) in enumerate(bar, start=bar.n):
-            x, y = pad_batch([ids[r] for r in rows]).to(device), torch.from_numpy(labels[rows]).to(device)
+            x = torch.from_numpy(pad_batch([ids[r] for r in rows])).to(device)
+            y = torch.from_numpy(labels[rows]).to(device)
             with autocast(device):
                 logits = net(x)
             summed = F.cross_entropy(logits.float(), y, reduction="sum")

@@ -9,7 +9,7 @@ import tempfile
 
 import sentencepiece as spm
 
-from common import Parser, SPECIALS, UserError, ensure_folder, load_vocab, positive, require_file, run_main
+from cli import ensure_folder, load_vocab, Parser, positive, require_file, run_main, SPECIALS, UserError
 from corpus import describe_skips, new_stats, read_documents
 
 

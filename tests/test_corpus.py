@@ -10,7 +10,7 @@ from xml.sax.saxutils import escape
 
 import pytest
 
-from common import UserError
+from cli import UserError
 from conftest import needs_data, one_line_error, run_script
 from corpus import MAX_DOC, download, download_kowiki, extract_wiki_dump, new_stats, read_documents, wikitext_paragraphs
 
