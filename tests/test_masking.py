@@ -135,3 +135,12 @@ def test_short_sequence_and_chunk_cut_mid_word():
         assert out[0] == CLS and out[-1] == SEP
     # a short sequence always gets a span (whole words only), never an empty target list
     assert seen == {(1,), (2, 3), (1, 2, 3)}
+
+
+def test_spans_are_placed_evenly_along_the_sequence():
+    """Positions are uniform over where a span fits: every third of a long sequence is masked alike."""
+    thirds = np.zeros(3)
+    for tokens, start, out, t in masked_many(n_seq=100, n_words=600, seed=3):
+        thirds += np.bincount(t["idx"] * 3 // len(tokens), minlength=3)
+    share = thirds / thirds.sum()
+    assert np.all(np.abs(share - 1 / 3) < 0.02), share
