@@ -157,8 +157,7 @@ def main(argv=None):
     seed_all(args.seed + rank)  # different dropout masks on each rank
     state = resume_training_state(args, rank, model, optimizer, schedule, config, vocab_size)
     step, best = (state["step"], state["best"]) if state else (0, {"val_acc": -1.0})
-    loss_sum, n_seen, n_tok = (state["loss_sum"].to(device), state["n_seen"], state["n_tok"]) if state else \
-        (torch.zeros((), device=device), 0, 0)  # since the start of the epoch
+    loss_sum, n_seen = (state["loss_sum"].to(device), state["n_seen"]) if state else (torch.zeros((), device=device), 0)
     meta = {"script": "train.py", "args": vars(args), "config": config.to_dict(), "world_size": world, **provenance()}
     log = MetricsLog(metrics_path(args.save), meta, resume_step=step if state else None) if rank == 0 else None
     net = DistributedDataParallel(model) if world > 1 else model
@@ -170,7 +169,7 @@ def main(argv=None):
     first_bad = torch.full((), float("inf"), device=device)  # first step with a non-finite loss
     start_epoch, skip = divmod(step, steps_per_epoch)
     for epoch in range(start_epoch + 1, args.epoch + 1):
-        batches, t0 = epoch_batches(epoch), time.time()
+        batches, t0, n_tok = epoch_batches(epoch), time.time(), 0  # tokens/s: this process's part of the epoch
         bar = tqdm(batches[skip:], initial=skip, total=len(batches), desc=f"epoch {epoch}", disable=rank != 0)
         skip = 0
         for i, (rows, global_rows) in enumerate(bar, start=bar.n):
@@ -195,16 +194,16 @@ def main(argv=None):
             if step % args.save_every == 0 and i + 1 < len(batches):  # mid-epoch; epoch ends save below
                 check_finite(first_bad, device, args.save)
                 save_training_state(args, rank, model, optimizer, schedule, config, vocab_size, step=step,
-                                    best=best, loss_sum=loss_sum.cpu(), n_seen=n_seen, n_tok=n_tok)
+                                    best=best, loss_sum=loss_sum.cpu(), n_seen=n_seen)
 
         check_finite(first_bad, device, args.save)
         total, seen, tok = all_reduce([loss_sum.item(), n_seen, n_tok], device)
-        train_loss = total / seen
+        train_loss, rate = total / seen, tok / (time.time() - t0)
         val_acc = evaluate(model, val_ids, val_labels, device, rank, world)
         test_acc = evaluate(model, test_ids, test_labels, device, rank, world)
         if log:
             log.write(epoch=epoch, step=step, loss=round(train_loss, 4), val_acc=round(val_acc, 4),
-                      test_acc=round(test_acc, 4), lr=schedule.get_last_lr()[0], tokens_per_s=round(tok / (time.time() - t0)))
+                      test_acc=round(test_acc, 4), lr=schedule.get_last_lr()[0], tokens_per_s=round(rate))
             print(f"epoch {epoch}: train loss {train_loss:.4f}, val acc {val_acc:.4f}, test acc {test_acc:.4f}")
         if val_acc > best["val_acc"]:
             best = {"val_acc": val_acc, "epoch": epoch, "test_acc": test_acc}
@@ -212,9 +211,9 @@ def main(argv=None):
                 save_checkpoint(args.save, model=model.state_dict(), config=config.to_dict(), vocab_size=vocab_size,
                                 pooling=args.pooling, **best, args=vars(args), provenance=provenance())
         loss_sum.zero_()
-        n_seen = n_tok = 0
+        n_seen = 0
         save_training_state(args, rank, model, optimizer, schedule, config, vocab_size, step=step, best=best,
-                            loss_sum=loss_sum.cpu(), n_seen=0, n_tok=0)
+                            loss_sum=loss_sum.cpu(), n_seen=0)
     if rank == 0:
         print(f"best epoch {best['epoch']} (val acc {best['val_acc']:.4f}): "
               f"NSMC test accuracy {best['test_acc']:.4f}; saved {args.save}")
