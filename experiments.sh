@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
 # Reruns the README's results table on CPU (measured on 2 cores): in-domain SpanBERT pretraining with
-# config_tiny.json, NSMC fine-tuning with and without it, three poolings, extra seeds, and the TF-IDF
-# baseline. Everything is chosen on the validation split; the test set is only reported.
+# config_tiny.json, NSMC fine-tuning with and without it, three poolings, extra seeds, a kowiki-only
+# pretraining for comparison, and the TF-IDF baseline. Everything is chosen on the validation split;
+# the test set is only reported. A step whose output exists is skipped, so rerunning resumes.
 # Inputs: data/kowiki.txt, data/ratings_train.txt, data/ratings_test.txt (quickstart.sh links them).
 # Outputs: runs/exp/ (checkpoints, span data; gitignored), results/*.jsonl (metrics logs), img/*.svg.
 set -euo pipefail
 cd "$(dirname "$0")"
 out=runs/exp
 mkdir -p "$out" results img
+once() {  # output, then the command that makes it: skipped when the output exists
+  local target=$1; shift
+  if [ -e "$target" ]; then echo "skip: $target exists"; else "$@"; fi
+}
 
 # 1. Pretraining text: the NSMC *training* reviews (never the test file), one per line, 100 per
 #    pseudo-document, plus the first 20 MB of the kowiki sample.
-python - "$out/nsmc_text.txt" <<'EOF'
+if [ ! -e "$out/nsmc_text.txt" ]; then
+  python - "$out/nsmc_text.txt" <<'EOF'
 import sys
 from data import read_nsmc
 docs, _ = read_nsmc("data/ratings_train.txt")
@@ -19,42 +25,54 @@ with open(sys.argv[1], "w", encoding="utf-8") as f:
     for i, doc in enumerate(d.strip() for d in docs if d.strip()):
         f.write(doc + ("\n\n" if i % 100 == 99 else "\n"))
 EOF
-head -c 20000000 data/kowiki.txt > "$out/kowiki20.txt"
-cat "$out/kowiki20.txt" "$out/nsmc_text.txt" > "$out/mix20.txt"
+fi
+once "$out/kowiki20.txt" bash -c "head -c 20000000 data/kowiki.txt > $out/kowiki20.txt"
+once "$out/mix20.txt" bash -c "cat $out/kowiki20.txt $out/nsmc_text.txt > $out/mix20.txt"
 
 # 2. Vocab on kowiki + review text: 18.3 tokens per test review instead of 22.6 with a kowiki-only vocab.
-python vocab.py --input "$out/mix20.txt" --prefix "$out/mix20"
+once "$out/mix20.model" python vocab.py --input "$out/mix20.txt" --prefix "$out/mix20"
 
 # 3. Span-masked data at 128 tokens: five differently masked copies of the reviews, one of kowiki.
-python data.py --input "$out/nsmc_text.txt" --vocab "$out/mix20.model" --output "$out/nsmc_span.json" --n_seq 128 --dupe 5
-python data.py --input "$out/kowiki20.txt" --vocab "$out/mix20.model" --output "$out/kowiki20_span.json" --n_seq 128
-cat "$out/nsmc_span.json" "$out/kowiki20_span.json" > "$out/mix_span.json"
+once "$out/nsmc_span.json" python data.py --input "$out/nsmc_text.txt" --vocab "$out/mix20.model" \
+  --output "$out/nsmc_span.json" --n_seq 128 --dupe 5
+once "$out/kowiki20_span.json" python data.py --input "$out/kowiki20.txt" --vocab "$out/mix20.model" \
+  --output "$out/kowiki20_span.json" --n_seq 128
+once "$out/mix_span.json" bash -c "cat $out/nsmc_span.json $out/kowiki20_span.json > $out/mix_span.json"
 
-# 4. Pretraining, MLM + SBO: 4,500 steps of 32 sequences (about 45 minutes on 2 cores).
-python pretrain.py --config config_tiny.json --vocab "$out/mix20.model" --input "$out/mix_span.json" \
-  --save "$out/pre.pth" --epoch 1 --max_steps 4500 --batch 32 --lr 1e-3 --warmup 0.05 --log_every 50 --save_every 500
+# 4. Pretraining, MLM + SBO: 4,500 steps of 32 sequences (about 45 minutes on 2 cores), on reviews +
+#    kowiki ("pre"), and for comparison on the kowiki slice alone ("prewiki").
+pretrain() {  # name, span data
+  once "$out/$1.pth" python pretrain.py --config config_tiny.json --vocab "$out/mix20.model" --input "$2" \
+    --save "$out/$1.pth" --epoch 1 --max_steps 4500 --batch 32 --lr 1e-3 --warmup 0.05 --log_every 50 --save_every 500 --resume
+  cp "$out/$1.jsonl" "results/pretrain-$1.jsonl"
+}
+pretrain pre "$out/mix_span.json"
 
 # 5. Fine-tuning: from scratch (the original's "pre:0") and from the pretrained encoder, 2 epochs on all
 #    142,500 training reviews, best epoch by validation accuracy.
 finetune() {  # name, then extra flags
   local name=$1; shift
-  python train.py --config config_tiny.json --vocab "$out/mix20.model" --train data/ratings_train.txt \
-    --test data/ratings_test.txt --epoch 2 --batch 64 --lr 2e-4 --save "$out/$name.pth" "$@"
+  once "$out/$name.pth" python train.py --config config_tiny.json --vocab "$out/mix20.model" \
+    --train data/ratings_train.txt --test data/ratings_test.txt --epoch 2 --batch 64 --lr 2e-4 \
+    --save "$out/$name.pth" --resume "$@"
   cp "$out/$name.jsonl" "results/$name.jsonl"
 }
 finetune scratch-max --pooling max
-for pooling in cls mean max; do
-  finetune "pre-$pooling" --pretrain "$out/pre.pth" --pooling "$pooling"
-done
-for seed in 1 2; do  # spread over fine-tuning seeds for the pretrained max-pooling row
+finetune pre-max --pretrain "$out/pre.pth" --pooling max
+finetune pre-cls --pretrain "$out/pre.pth" --pooling cls
+finetune pre-mean --pretrain "$out/pre.pth" --pooling mean
+for seed in 1 2; do  # spread over fine-tuning seeds for the best rows
   finetune "pre-max-seed$seed" --pretrain "$out/pre.pth" --pooling max --seed "$seed"
+  finetune "scratch-max-seed$seed" --pooling max --seed "$seed"
 done
-cp "$out/pre.jsonl" results/pretrain.jsonl
+pretrain prewiki "$out/kowiki20_span.json"
+finetune prewiki-max --pretrain "$out/prewiki.pth" --pooling max
 
 # 6. The bar to clear: character 1-3-gram TF-IDF + logistic regression (scikit-learn, experiments only).
 python -m pip install -q scikit-learn
-python baseline.py --out results/tfidf.jsonl
+once results/tfidf.jsonl python baseline.py --out results/tfidf.jsonl
 
 # 7. Curves.
 python plot.py results/scratch-max.jsonl results/pre-cls.jsonl results/pre-mean.jsonl results/pre-max.jsonl \
-  results/pretrain.jsonl --labels pre:0-max pre:4500-cls pre:4500-mean pre:4500-max pretrain --out img
+  results/prewiki-max.jsonl --labels pre:0-max pre-cls pre-mean pre-max prewiki-max --out img
+python plot.py results/pretrain-pre.jsonl results/pretrain-prewiki.jsonl --labels reviews+kowiki kowiki --out img
