@@ -50,8 +50,8 @@ def span_mask(tokens, word_start, rng, len_probs, mask_prob=0.15, vocab_size=800
     True where a token begins a word. Spans never include [CLS]/[SEP] and never overlap or touch
     another span, so both boundary tokens of every span exist and are unmasked. Spans are added
     until the mask budget is met; the last one may overshoot it by less than its own length.
-    Returns the masked copy of tokens and a dict of equal-length int arrays, sorted by position:
-    idx (position), label (original token), left/right (boundary positions), pos (offset in span).
+    Returns the masked tokens and a dict of equal-length int lists, sorted by position: idx
+    (position), label (original token), left/right (boundary positions), pos (offset in span).
     Every sequence of at least 3 tokens gets at least one span.
     """
     n = len(tokens)
@@ -66,7 +66,7 @@ def span_mask(tokens, word_start, rng, len_probs, mask_prob=0.15, vocab_size=800
     # taken[j + 1] = 1 when word j is masked; taken[0] and taken[-1] stand for [CLS] and [SEP]. Words
     # w-1 .. w+L all free <=> the span's tokens and both boundary tokens are unmasked (spans are words).
     taken = bytearray(n_words + 2)
-    out, spans, n_masked = tokens.copy(), [], 0
+    out, spans, n_masked = tokens.tolist(), [], 0
     while n_masked < budget:
         n_span = min(bisect.bisect_right(cdf, next(u) * cdf[-1]), len(cdf) - 1) + 1
         if n_span > n_words:
@@ -95,19 +95,20 @@ def span_mask(tokens, word_start, rng, len_probs, mask_prob=0.15, vocab_size=800
         n_masked += b - a
         r = next(u)  # one decision per span, as in the paper
         if r < 0.8:
-            out[a:b] = MASK
+            out[a:b] = [MASK] * (b - a)
         elif r < 0.9:
-            out[a:b] = rng.integers(N_SPECIAL, vocab_size, size=b - a)
+            out[a:b] = rng.integers(N_SPECIAL, vocab_size, size=b - a).tolist()
         spans.append((a, b))
     spans.sort()
-    idx, left, right, pos = [], [], [], []
+    t = {"idx": [], "label": [], "left": [], "right": [], "pos": []}
+    original = tokens.tolist()
     for a, b in spans:
-        idx += range(a, b)
-        left += [a - 1] * (b - a)
-        right += [b] * (b - a)
-        pos += range(b - a)
-    idx = np.array(idx)
-    return out, {"idx": idx, "label": tokens[idx], "left": np.array(left), "right": np.array(right), "pos": np.array(pos)}
+        t["idx"] += range(a, b)
+        t["label"] += original[a:b]
+        t["left"] += [a - 1] * (b - a)
+        t["right"] += [b] * (b - a)
+        t["pos"] += range(b - a)
+    return out, t
 
 
 def uniforms(rng, size=256):
@@ -146,14 +147,13 @@ def mask_documents(task, sp, word_start, len_probs, args):
             rng = np.random.default_rng([args.seed, doc_idx, copy])
             for tokens in chunks:
                 masked, t = span_mask(tokens, word_start[tokens], rng, len_probs, args.mask_prob, len(word_start))
-                out.append(json.dumps({
-                    "tokens": masked.tolist(), "mask_idx": t["idx"].tolist(), "mask_label": t["label"].tolist(),
-                    "span_left": t["left"].tolist(), "span_right": t["right"].tolist(), "span_pos": t["pos"].tolist(),
-                }, separators=(",", ":")) + "\n")
+                out.append(json.dumps({"tokens": masked, "mask_idx": t["idx"], "mask_label": t["label"],
+                                       "span_left": t["left"], "span_right": t["right"], "span_pos": t["pos"]},
+                                      separators=(",", ":")) + "\n")
                 counts["seqs"] += 1
                 counts["tokens"] += len(tokens) - 2
                 counts["targets"] += len(t["idx"])
-                counts["spans"] += int((t["pos"] == 0).sum())
+                counts["spans"] += t["pos"].count(0)
     return "".join(out), counts
 
 
