@@ -7,9 +7,9 @@ import tempfile
 from contextlib import contextmanager
 
 SOURCES = {  # where to get each kind of input, for "file not found" messages
-    "kowiki": "get it from a Korean Wikipedia dump (https://dumps.wikimedia.org/kowiki/) as plain text: "
-              "one paragraph per line, blank line between articles",
-    "nsmc": "get it from https://github.com/e9t/nsmc (ratings_train.txt, ratings_test.txt)",
+    "kowiki": "get it with `python data.py --download kowiki` (the Korean Wikipedia dump from "
+              "https://dumps.wikimedia.org/kowiki/, turned into plain text)",
+    "nsmc": "get it with `python data.py --download nsmc` (https://github.com/e9t/nsmc)",
     "vocab": "make it with vocab.py",
     "span": "make it with data.py",
     "pretrain": "make it with pretrain.py",

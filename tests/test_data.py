@@ -36,7 +36,7 @@ def test_read_nsmc_quoting_and_errors(tmp_path):
     f.write_text("a,b,c\n1,x,0\n")
     with pytest.raises(UserError, match="r.txt:1: expected the header"):
         read_nsmc(str(f))
-    with pytest.raises(UserError, match="file not found; get it from https://github.com/e9t/nsmc"):
+    with pytest.raises(UserError, match="file not found; get it with `python data.py --download nsmc`"):
         read_nsmc(str(tmp_path / "missing.txt"))
 
 

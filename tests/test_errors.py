@@ -33,12 +33,12 @@ def nsmc(tmp, body):
 CASES = {
     # missing or empty inputs, with where to get them
     "missing corpus": (lambda a, t: ["data.py", "--input", str(t / "kowiki.txt"), "--vocab", a["vocab"]],
-                       ["kowiki.txt: file not found", "dumps.wikimedia.org"]),
+                       ["kowiki.txt: file not found", "data.py --download kowiki"]),
     "empty corpus": (lambda a, t: ["vocab.py", "--input", write(t / "c.txt", "")], ["c.txt: file is empty"]),
     "blank corpus": (lambda a, t: ["data.py", "--input", write(t / "c.txt", "\n \n"), "--vocab", a["vocab"],
                                    "--output", str(t / "o.json")], ["c.txt: no text to mask"]),
     "missing nsmc": (lambda a, t: train(a, "--train", str(t / "ratings_train.txt")),
-                     ["ratings_train.txt: file not found", "github.com/e9t/nsmc"]),
+                     ["ratings_train.txt: file not found", "data.py --download nsmc"]),
     "missing vocab": (lambda a, t: pretrain(a, "--vocab", str(t / "k.model")), ["k.model: file not found", "vocab.py"]),
     "missing span data": (lambda a, t: pretrain(a, "--input", str(t / "s.json")), ["s.json: file not found", "data.py"]),
     "missing pretrain checkpoint": (lambda a, t: train(a, "--pretrain", str(t / "p.pth")), ["p.pth: file not found"]),
