@@ -4,6 +4,7 @@
 
 Fine-tuning logs give img/loss.svg (train loss per epoch) and img/accuracy.svg (test accuracy,
 validation dashed); pretraining logs give img/pretrain_loss.svg (MLM and SBO loss per step).
+--table prints the fine-tuning logs as a Markdown table instead (the epoch is chosen on validation).
 """
 import json
 import os
@@ -44,6 +45,7 @@ def main():
     p.add_argument("--labels", nargs="+", help="one label per log (default: the file names)")
     p.add_argument("--out", default="img", help="folder for the plots (default: %(default)s)")
     p.add_argument("--format", default="svg", choices=("svg", "png", "pdf"), help="image format (default: %(default)s)")
+    p.add_argument("--table", action="store_true", help="print a Markdown table of the fine-tuning runs, no plots")
     args = p.parse_args()
     labels = args.labels or [os.path.splitext(os.path.basename(x))[0] for x in args.logs]
     if len(labels) != len(args.logs):
@@ -58,6 +60,15 @@ def main():
             pretrain.append((label, records))
         else:
             raise UserError(f"{path}: neither a train.py nor a pretrain.py metrics log")
+
+    if args.table:
+        print("| run | best epoch (val) | train loss | val acc | test acc | minutes |")
+        print("|---|---|---|---|---|---|")
+        for label, rs in finetune:
+            best = max(rs, key=lambda r: r["val_acc"])  # the first epoch among ties, as train.py keeps it
+            print(f"| {label} | {best['epoch']} of {rs[-1]['epoch']} | {best['loss']:.4f} | {best['val_acc']:.4f} "
+                  f"| {best['test_acc']:.4f} | {rs[-1]['time'] / 60:.1f} |")
+        return
 
     if finetune:
         fig, ax = plt.subplots(figsize=(6, 4))

@@ -112,6 +112,18 @@ def test_plot_writes_svgs(work):
         assert text.startswith("<?xml") and "</svg>" in text
 
 
+def test_plot_table_picks_epoch_on_validation(tmp_path):
+    log = tmp_path / "run.jsonl"
+    rows = [{"meta": {"script": "train.py"}},
+            {"epoch": 1, "loss": 0.5, "val_acc": 0.80, "test_acc": 0.79, "time": 60.0},
+            {"epoch": 2, "loss": 0.4, "val_acc": 0.83, "test_acc": 0.81, "time": 120.0},
+            {"epoch": 3, "loss": 0.3, "val_acc": 0.83, "test_acc": 0.84, "time": 180.0}]  # a tie: epoch 2 stays
+    log.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = run("plot.py", str(log), "--labels", "x", "--table", "--out", str(tmp_path / "img")).stdout.splitlines()
+    assert out[2] == "| x | 2 of 3 | 0.4000 | 0.8300 | 0.8100 | 3.0 |"
+    assert not os.path.exists(tmp_path / "img")  # a table only, no plots
+
+
 @pytest.mark.parametrize("script", ["vocab.py", "data.py", "pretrain.py", "train.py", "plot.py"])
 def test_help(script):
     r = run(script, "--help")
