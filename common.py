@@ -177,6 +177,9 @@ def save_training_state(args, rank, model, optimizer, schedule, config, vocab_si
                    args=vars(args), provenance=provenance(), **extra)
 
 
+RESUME_MUST_MATCH = ("batch", "epoch", "max_steps", "seed", "lr", "warmup", "max_train", "val_ratio", "n_seq", "pooling")
+
+
 def resume_training_state(args, rank, model, optimizer, schedule, config, vocab_size):
     """Load the newest resumable state of args.save into model, optimizer, schedule and this rank's
     RNGs and return it (its "path" added), or None when --resume is off or nothing was saved yet."""
@@ -188,6 +191,11 @@ def resume_training_state(args, rank, model, optimizer, schedule, config, vocab_
         return None
     state = load_checkpoint(states[-1])
     check_compatible(states[-1], state, config, vocab_size)
+    saved = state.get("args", {})
+    for key in RESUME_MUST_MATCH:  # these fix the data order and the schedule: a change would silently desync them
+        if key in saved and saved[key] != getattr(args, key, saved[key]):
+            raise UserError(f"{states[-1]}: saved with --{key} {saved[key]}, this run has {getattr(args, key)}; "
+                            f"resume with the same value or start without --resume")
     if len(state["rng"]) != (dist.get_world_size() if dist.is_initialized() else 1):
         raise UserError(f"{states[-1]}: saved by {len(state['rng'])} processes; resume with the same number")
     model.load_state_dict(state["model"])
@@ -239,7 +247,14 @@ class MetricsLog:
         kept = []
         if resume_step is not None and os.path.isfile(path):
             with open(path, encoding="utf-8") as f:
-                kept = [r for r in map(json.loads, f) if "meta" not in r and r["step"] <= resume_step]
+                lines = f.read().split("\n")
+            for line in filter(None, lines):
+                try:
+                    r = json.loads(line)
+                except json.JSONDecodeError:  # a line cut short by a kill mid-write: drop it
+                    continue
+                if "meta" not in r and r["step"] <= resume_step:
+                    kept.append(r)
             self.start -= kept[-1]["time"] if kept else 0
         with atomic_open(path) as f:
             for record in [{"meta": meta}] + kept:

@@ -98,6 +98,8 @@ def predict(args):
         raise UserError(str(e))
     if ckpt.get("vocab_size") != sp.get_piece_size():
         raise UserError(f"{args.save}: vocab size {ckpt.get('vocab_size')} differs from {args.vocab}'s {sp.get_piece_size()}")
+    if args.n_seq > config.n_enc_seq:
+        raise UserError(f"--n_seq {args.n_seq}: longer than {args.save}'s n_enc_seq={config.n_enc_seq}")
     model = Classifier(config, ckpt["pooling"]).to(device)
     model.load_state_dict(ckpt["model"])
     model.eval()
@@ -157,7 +159,10 @@ def main(argv=None):
     seed_all(args.seed + rank)  # different dropout masks on each rank
     state = resume_training_state(args, rank, model, optimizer, schedule, config, vocab_size)
     step, best = (state["step"], state["best"]) if state else (0, {"val_acc": -1.0})
-    loss_sum, n_seen = (state["loss_sum"].to(device), state["n_seen"]) if state else (torch.zeros((), device=device), 0)
+    # a mid-epoch state holds the loss sums of all ranks, so only rank 0 takes them back
+    loss_sum, n_seen = torch.zeros((), device=device), 0
+    if state and rank == 0:
+        loss_sum, n_seen = state["loss_sum"].to(device), state["n_seen"]
     meta = {"script": "train.py", "args": vars(args), "config": config.to_dict(), "world_size": world, **provenance()}
     log = MetricsLog(metrics_path(args.save), meta, resume_step=step if state else None) if rank == 0 else None
     net = DistributedDataParallel(model) if world > 1 else model
@@ -193,8 +198,9 @@ def main(argv=None):
                 bar.set_postfix(loss=f"{loss_sum.item() / n_seen:.3f}", tok_s=f"{n_tok * world / (time.time() - t0):,.0f}")
             if step % args.save_every == 0 and i + 1 < len(batches):  # mid-epoch; epoch ends save below
                 check_finite(first_bad, device, args.save)
+                total, seen = all_reduce([loss_sum.item(), n_seen], device)
                 save_training_state(args, rank, model, optimizer, schedule, config, vocab_size, step=step,
-                                    best=best, loss_sum=loss_sum.cpu(), n_seen=n_seen)
+                                    best=best, loss_sum=torch.tensor(total, dtype=loss_sum.dtype), n_seen=int(seen))
 
         check_finite(first_bad, device, args.save)
         total, seen, tok = all_reduce([loss_sum.item(), n_seen, n_tok], device)

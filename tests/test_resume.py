@@ -3,6 +3,7 @@ stopping on a non-finite loss, and torchrun/DDP equivalence (2 ranks × B = 1 pr
 import glob
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -138,3 +139,31 @@ def test_two_ranks_match_one_process_with_double_batch(artifacts, tmp_path, no_d
         assert x == pytest.approx(y, abs=2e-4)
     meta = json.loads(open(os.path.splitext(two)[0] + ".jsonl").readline())["meta"]
     assert meta["world_size"] == 2
+
+
+def test_two_ranks_resume_mid_epoch_logs_the_uninterrupted_loss(artifacts, tmp_path):
+    """Under torchrun each rank sums its own training loss; a mid-epoch state must carry the sum of all
+    ranks, or the resumed epoch's logged loss counts one rank's share twice."""
+    straight, resumed = str(tmp_path / "straight.pth"), str(tmp_path / "resumed.pth")
+    args = lambda save: ["train.py", "--config", "config_tiny.json", "--vocab", artifacts["vocab"],  # noqa: E731
+                         "--train", NSMC_TRAIN, "--test", NSMC_TEST, "--save", save, "--batch", "8", "--max_train",
+                         "250", "--max_test", "100", "--epoch", "1", "--lr", "1e-3", "--save_every", "8",
+                         "--keep", "10", "--device", "cpu", "--resume"]
+    torchrun(*args(straight))
+    shutil.copy(str(tmp_path / "straight.step00000008.pth"), str(tmp_path / "resumed.step00000008.pth"))
+    out = torchrun(*args(resumed)).stdout
+    assert "resuming from" in out and "resumed.step00000008.pth" in out
+    a, b = weights(straight), weights(resumed)
+    assert all(torch.equal(a[k], b[k]) for k in a)  # every rank's RNG and the data order come back
+    (e1, x), = losses(straight, ("epoch", "loss"))
+    (e2, y), = losses(resumed, ("epoch", "loss"))
+    assert e1 == e2 == 1 and x == pytest.approx(y, abs=2e-4)
+
+
+def test_metrics_log_drops_a_line_cut_short(tmp_path):
+    from common import MetricsLog
+    path = tmp_path / "run.jsonl"
+    path.write_text('{"meta": {}}\n{"step": 1, "time": 1.0}\n{"step": 2, "time": 2.0}\n{"step": 3, "ti', encoding="utf-8")
+    MetricsLog(str(path), {"x": 1}, resume_step=2)
+    assert [json.loads(x) for x in path.read_text().splitlines()] == [
+        {"meta": {"x": 1}}, {"step": 1, "time": 1.0}, {"step": 2, "time": 2.0}]
