@@ -24,6 +24,10 @@ def main():
     p.add_argument("--C", type=float, nargs="+", default=[1.0, 3.0, 10.0], help="inverse regularization strengths to try")
     p.add_argument("--out", help="write the result as one JSON line here")
     args = p.parse_args()
+    if not 0 < args.val_ratio < 1:
+        raise UserError(f"--val_ratio {args.val_ratio}: must be between 0 and 1")
+    if min(args.C) <= 0:
+        raise UserError(f"--C {min(args.C)}: must be positive")
     try:
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression

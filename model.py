@@ -60,6 +60,8 @@ class Config:
         config = cls(**raw)
         if config.n_head * config.d_head <= 0 or config.n_layer <= 0 or config.d_hidn <= 0:
             raise ValueError(f"{source}: n_layer, d_hidn, n_head and d_head must be positive")
+        if config.i_pad != 0:  # data.py and vocab.py put [PAD] at id 0; another id would let padding be attended
+            raise ValueError(f"{source}: i_pad is {config.i_pad}, but the vocab's [PAD] id is 0")
         return config
 
     def to_dict(self):

@@ -54,7 +54,7 @@ def main():
     finetune, pretrain = [], []
     for path, label in zip(args.logs, labels):
         records = read_log(path)
-        if records and "test_acc" in records[0]:
+        if records and {"epoch", "test_acc"} <= records[0].keys():
             finetune.append((label, records))
         elif records and "loss_mlm" in records[0]:
             pretrain.append((label, records))

@@ -57,10 +57,17 @@ CASES = {
     "config unknown key": (lambda a, t: pretrain(a, "--config", config(t, n_layers=3)), ["c.json: unknown key 'n_layers'"]),
     "config wrong type": (lambda a, t: train(a, "--config", config(t, n_head="4")), ["c.json: key 'n_head' must be int"]),
     "config not json": (lambda a, t: pretrain(a, "--config", write(t / "c.json", "{")), ["c.json: not valid JSON"]),
+    "config pad id not 0": (lambda a, t: pretrain(a, "--config", config(t, i_pad=1)),
+                            ["c.json: i_pad is 1, but the vocab's [PAD] id is 0"]),
     # sizes that do not fit the model or the checkpoint
     "span data longer than positions": (lambda a, t: pretrain(a, "--config", config(t, n_enc_seq=32)),
                                         ["span.json:", "tokens is longer than the model's n_enc_seq=32"]),
     "n_seq longer than positions": (lambda a, t: train(a, "--n_seq", "600"), ["--n_seq 600: longer than", "n_enc_seq=512"]),
+    "predict n_seq longer than positions": (lambda a, t: train(a, "--save", checkpoint(a, t, pooling="max"), "--predict",
+                                                               "좋아요", "--n_seq", "600"),
+                                            ["--n_seq 600: longer than", "p.pth's n_enc_seq=512"]),
+    "resume with another batch": (lambda a, t: resumed(a, t, "--batch", "8"),
+                                  ["p.step00000002.pth: saved with --batch 4, this run has 8"]),
     "checkpoint config differs": (lambda a, t: train(a, "--config", "config_half.json", "--pretrain", checkpoint(a, t)),
                                   ["p.pth: config field n_layer is 4"]),
     "checkpoint vocab differs": (lambda a, t: train(a, "--pretrain", checkpoint(a, t, vocab_size=8007)),
@@ -73,6 +80,10 @@ CASES = {
     "negative epochs": (lambda a, t: train(a, "--epoch", "-1"), ["argument --epoch: invalid positive int value: '-1'"]),
     "negative max_steps": (lambda a, t: pretrain(a, "--max_steps", "-5"), ["--max_steps -5: must be 0 or positive"]),
     "mask_prob out of range": (lambda a, t: ["data.py", "--mask_prob", "1.5"], ["--mask_prob 1.5: must be between 0 and 1"]),
+    "baseline C not positive": (lambda a, t: ["baseline.py", "--C", "3", "0"], ["--C 0.0: must be positive"]),
+    # logs
+    "table of a log without epochs": (lambda a, t: ["plot.py", "--table", write(t / "x.jsonl", '{"test_acc": 0.8}\n')],
+                                      ["x.jsonl: neither a train.py nor a pretrain.py metrics log"]),
 }
 
 
@@ -81,10 +92,18 @@ def config(tmp, drop=None, **changes):
     return write(tmp / "c.json", json.dumps(c))
 
 
-def checkpoint(a, tmp, vocab_size=3007):
+def checkpoint(a, tmp, vocab_size=3007, **extra):
     path = tmp / "p.pth"
-    torch.save({"model": {}, "config": TINY, "vocab_size": vocab_size}, path)
+    torch.save({"model": {}, "config": TINY, "vocab_size": vocab_size, **extra}, path)
     return str(path)
+
+
+def resumed(a, tmp, *changed):
+    """Save a resumable state with --batch 4, then resume it with other flags."""
+    common = ("--save", str(tmp / "p.pth"), "--max_steps", "2", "--save_every", "2", "--resume")
+    run_script(*pretrain(a, "--batch", "4", *common))
+    os.remove(tmp / "p.pth")
+    return pretrain(a, *common, *changed)
 
 
 def plain_vocab(a, tmp):
