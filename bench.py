@@ -290,7 +290,7 @@ def bench_data(args):
         for name, path in (("full", args.corpus), ("slice", part)):
             span = os.path.join(tmp, f"{name}.json")
             secs, peak, log = run_measured([sys.executable, "data.py", "--input", path, "--vocab", os.path.join(tmp, "v.model"),
-                                            "--output", span])
+                                            "--output", span, "--dupe", "1"])
             tokens = int(re.search(r"([\d,]+) tokens,", log).group(1).replace(",", ""))
             inside = int(re.search(r"([\d,]+) tokens/s", log).group(1).replace(",", ""))  # data.py's own clock
             out[f"data_{name}"] = {"mb": os.path.getsize(path) / 1e6, "tokens": tokens, "seconds": secs,

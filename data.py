@@ -379,7 +379,9 @@ def main():
                    help="span length distribution: the paper's geometric, or the original repo's 1/length (default: %(default)s)")
     p.add_argument("--geometric_p", type=float, default=0.2, help="p of the geometric distribution (default: %(default)s)")
     p.add_argument("--max_span", type=positive(), default=10, help="longest span in words (default: %(default)s)")
-    p.add_argument("--dupe", type=positive(), default=1, help="differently masked copies of each sequence (default: %(default)s)")
+    p.add_argument("--dupe", type=positive(), default=3,
+                   help="differently masked copies of each sequence: one pretraining epoch then sees every "
+                        "sequence N times, each with a fresh mask, as SpanBERT masks anew each pass (default: %(default)s)")
     p.add_argument("--max_docs", type=int, default=0, help="stop after this many documents, 0 = all (default: %(default)s)")
     p.add_argument("--seed", type=int, default=42, help="masking seed (default: %(default)s)")
     p.add_argument("--format", choices=("auto", "text", "csv", "wikiextractor"), default="auto",

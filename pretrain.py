@@ -29,7 +29,9 @@ def parse_args(argv=None):
     p.add_argument("--input", default="data/kowiki_span.json", help="span-masked JSON lines from data.py (default: %(default)s)")
     p.add_argument("--save", default="runs/save_pretrain.pth",
                    help="final checkpoint; resumable states and the .jsonl metrics log go beside it (default: %(default)s)")
-    p.add_argument("--epoch", type=positive(), default=3, help="passes over the data (default: %(default)s)")
+    p.add_argument("--epoch", type=positive(), default=1,
+                   help="passes over the data; each pass replays the masks data.py wrote, so for fresh masks "
+                        "write copies with data.py --dupe instead (default: %(default)s)")
     p.add_argument("--batch", type=positive(), default=28, help="sequences per step and process (default: %(default)s)")
     p.add_argument("--lr", type=positive(float), default=1e-4, help="peak learning rate (default: %(default)s)")
     p.add_argument("--warmup", type=float, default=0.05, help="fraction of the steps spent warming up (default: %(default)s)")
@@ -87,6 +89,9 @@ def main(argv=None):
         print(f"pretraining {sum(p.numel() for p in model.parameters()) / 1e6:.1f}M parameters on {world} × {device}: "
               f"{len(data):,} sequences, {n_steps:,} steps of {args.batch * world}"
               + (f", resuming from {state['path']}" if state else ", no state to resume" if args.resume else ""))
+        if args.epoch > 1:  # SpanBERT draws a new mask every pass; data.py --dupe is how to get that here
+            print(f"note: the {args.epoch} epochs replay the same masks (SpanBERT masks anew each pass); for fresh "
+                  f"masks write {args.epoch}× the copies with data.py --dupe and pretrain 1 epoch")
 
     loss_sum = torch.zeros(2, device=device)  # MLM and SBO sums since the last log line
     n_tgt, n_tok, mlm, sbo, t_log = 0, 0, float("nan"), float("nan"), time.time()
