@@ -76,7 +76,7 @@ def main():
             ax.plot([r["epoch"] for r in rs], [r["loss"] for r in rs], marker="o", label=label)
         ax.set(xlabel="epoch", ylabel="train loss", title="NSMC fine-tuning loss")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.legend()
+        ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))  # beside the plot: many runs
         save(fig, os.path.join(args.out, f"loss.{args.format}"))
 
         fig, ax = plt.subplots(figsize=(6, 4))
@@ -86,7 +86,7 @@ def main():
                     label=f"{label} val")
         ax.set(xlabel="epoch", ylabel="accuracy", title="NSMC accuracy")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.legend()
+        ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))  # beside the plot: many runs
         save(fig, os.path.join(args.out, f"accuracy.{args.format}"))
 
     if pretrain:
@@ -95,7 +95,7 @@ def main():
             line, = ax.plot([r["step"] for r in rs], [r["loss_mlm"] for r in rs], label=f"{label} MLM")
             ax.plot([r["step"] for r in rs], [r["loss_sbo"] for r in rs], ls="--", color=line.get_color(), label=f"{label} SBO")
         ax.set(xlabel="step", ylabel="cross-entropy", title="Pretraining loss")
-        ax.legend()
+        ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))  # beside the plot: many runs
         save(fig, os.path.join(args.out, f"pretrain_loss.{args.format}"))
 
 
