@@ -49,6 +49,17 @@ pretrain() {  # name, span data
 }
 pretrain pre "$out/mix_span.json"
 
+# 4b. Does the encoder use its context? MLM and SBO loss by position in the span on kowiki text no
+#     pretraining saw (the last 2 MB of the sample), beside a context-blind unigram guess.
+write "$out/heldout.txt" bash -c 'tail -c 2000000 data/kowiki.txt | tail -n +2'
+once "$out/heldout_span.json" python data.py --input "$out/heldout.txt" --vocab "$out/mix20.model" \
+  --output "$out/heldout_span.json" --n_seq 128 --dupe 1
+evaluate() {  # name of a pretraining run
+  write "results/eval-$1.txt" python pretrain.py --eval 2000 --save "$out/$1.pth" --vocab "$out/mix20.model" \
+    --input "$out/heldout_span.json"
+}
+evaluate pre
+
 # 5. Fine-tuning: from scratch (the original's "pre:0") and from the pretrained encoder, 2 epochs on all
 #    142,500 training reviews, best epoch by validation accuracy.
 finetune() {  # name, then extra flags; train.py saves the best epoch as it goes, so a marker says "finished"
@@ -84,6 +95,7 @@ if [ "${PREWIKI:-0}" = 1 ]; then
   once "$out/kowiki60_span.json" python data.py --input "$out/kowiki60.txt" --vocab "$out/mix20.model" \
     --output "$out/kowiki60_span.json" --n_seq 128 --dupe 1
   pretrain prewiki "$out/kowiki60_span.json"
+  evaluate prewiki
   finetune prewiki-max --pretrain "$out/prewiki.pth" --pooling max
 fi
 

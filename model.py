@@ -235,13 +235,17 @@ class SpanBERT(nn.Module):
         self.sbo = SpanBoundaryHead(c, self.encoder.embed.tok)
         init_weights(self)
 
-    def forward(self, tokens, row, mask_idx, mask_label, span_left, span_right, span_pos):
-        """tokens (B, T); the rest (N,): batch row, position, label, boundaries and in-span
-        position of each target. Returns the summed cross-entropies (loss_mlm, loss_sbo): the
-        caller divides by the number of targets in the whole (possibly multi-rank) batch."""
+    def logits(self, tokens, row, mask_idx, span_left, span_right, span_pos):
+        """tokens (B, T); the rest (N,): batch row, position, boundaries and in-span position of
+        each target. Returns the MLM and SBO logits (N, V) of the targets only."""
         h = self.encoder(tokens)                                    # (B, T, D)
         logits_mlm = self.mlm(h[row, mask_idx])                     # (N, V): only masked positions
-        logits_sbo = self.sbo(h[row, span_left], h[row, span_right], span_pos)
+        return logits_mlm, self.sbo(h[row, span_left], h[row, span_right], span_pos)
+
+    def forward(self, tokens, row, mask_idx, mask_label, span_left, span_right, span_pos):
+        """Returns the summed cross-entropies (loss_mlm, loss_sbo) against mask_label (N,): the
+        caller divides by the number of targets in the whole (possibly multi-rank) batch."""
+        logits_mlm, logits_sbo = self.logits(tokens, row, mask_idx, span_left, span_right, span_pos)
         return (F.cross_entropy(logits_mlm.float(), mask_label, reduction="sum"),
                 F.cross_entropy(logits_sbo.float(), mask_label, reduction="sum"))
 

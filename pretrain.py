@@ -6,17 +6,19 @@ on the span-masked JSON lines written by data.py.
 
 Resumable states (model, optimizer, schedule, step, every RNG) are written every --save_every
 steps and at each epoch end beside --save; --resume continues from the newest one, exactly.
+--eval scores the checkpoint in --save on --input instead: is the model using the context yet?
 """
 import time
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from cli import load_vocab, Parser, positive, run_main, UserError
-from common import (all_reduce, autocast, check_finite, make_optimizer, make_schedule, metrics_path, MetricsLog,
-                    provenance, resume_training_state, save_checkpoint, save_training_state, seed_all,
+from common import (all_reduce, autocast, check_compatible, check_finite, load_checkpoint, make_optimizer,
+                    make_schedule, metrics_path, MetricsLog, pick_device, provenance, resume_training_state, save_checkpoint, save_training_state, seed_all,
                     setup_distributed, shard, total_steps)
 from data import SpanData
 from model import Config, SpanBERT
@@ -43,6 +45,9 @@ def parse_args(argv=None):
     p.add_argument("--resume", action="store_true", help="continue from the newest resumable state of --save, if there is one")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: %(default)s)")
     p.add_argument("--seed", type=int, default=42, help="seed for init, data order and dropout (default: %(default)s)")
+    p.add_argument("--eval", type=positive(), metavar="N", default=None,
+                   help="instead of training, score the checkpoint in --save on the first N sequences of --input: "
+                        "loss and accuracy by position in the span, beside the targets' unigram entropy")
     args = p.parse_args(argv)
     if not 0 <= args.warmup < 1:
         raise UserError(f"--warmup {args.warmup}: must be a fraction in [0, 1)")
@@ -58,8 +63,53 @@ def epoch_batches(n, batch, seed, epoch):
     return [order[i:i + batch] for i in range(0, n, batch)]
 
 
+@torch.no_grad()
+def evaluate(args):
+    """Print MLM and SBO loss and accuracy by position in the span, beside the loss of a model
+    that ignores the context: the unigram distribution of all targets in --input. The first
+    position, next to a visible token, is where local context should help most."""
+    device = pick_device(args.device)
+    vocab_size = load_vocab(args.vocab).get_piece_size()
+    ckpt = load_checkpoint(args.save, "pretrain")
+    if "sbo.pos.weight" not in ckpt.get("model", {}):
+        raise UserError(f"{args.save}: not a pretrain.py checkpoint (no SBO head)")
+    try:
+        config = Config.from_dict(ckpt["config"], args.save)
+    except ValueError as e:
+        raise UserError(str(e))
+    check_compatible(args.save, ckpt, config, vocab_size)
+    data = SpanData(args.input, max_len=config.n_enc_seq)
+    if data.max_token >= vocab_size:
+        raise UserError(f"{args.input}: token id {data.max_token} is outside the vocab of {args.vocab}")
+    model = SpanBERT(config).to(device)
+    model.load_state_dict(ckpt["model"])
+    model.eval()
+    unigram = np.bincount(data.targets["mask_label"], minlength=vocab_size) / len(data.targets["mask_label"])
+    rows = np.arange(min(args.eval, len(data)))
+    cols = []  # per target: position in span, unigram loss, MLM loss, MLM correct, SBO loss, SBO correct
+    for b in np.array_split(rows, max(1, len(rows) // 64)):
+        batch = {k: torch.from_numpy(v).to(device) for k, v in data.batch(b).items()}
+        label = batch.pop("mask_label")
+        with autocast(device):
+            logits = model.logits(**batch)
+        cols.append(torch.stack(
+            [batch["span_pos"].float(), -torch.from_numpy(np.log(unigram[label.cpu().numpy()])).float().to(device)]
+            + [x for lg in logits for x in (F.cross_entropy(lg.float(), label, reduction="none"),
+                                            (lg.argmax(-1) == label).float())]).cpu())
+    pos, uni, mlm, mlm_acc, sbo, sbo_acc = torch.cat(cols, 1)
+    print(f"{args.save} on the first {len(rows):,} sequences of {args.input} ({len(pos):,} targets); "
+          f"unigram = loss without context, from the frequencies of all {len(data.targets['mask_label']):,} targets")
+    print("position in span   targets   unigram   MLM loss   MLM acc   SBO loss   SBO acc")
+    for name, sel in [(str(i + 1), pos == i) for i in range(4)] + [("5+", pos >= 4), ("all", pos >= 0)]:
+        if sel.any():
+            print(f"{name:>16}   {int(sel.sum()):>7,}   {uni[sel].mean():7.3f}   {mlm[sel].mean():8.3f}   "
+                  f"{mlm_acc[sel].mean():7.3f}   {sbo[sel].mean():8.3f}   {sbo_acc[sel].mean():7.3f}")
+
+
 def main(argv=None):
     args = parse_args(argv)
+    if args.eval is not None:
+        return evaluate(args)
     rank, world, device = setup_distributed(args.device)
     seed_all(args.seed)  # the same initial weights on every rank
     vocab_size = load_vocab(args.vocab).get_piece_size()

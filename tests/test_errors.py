@@ -68,6 +68,8 @@ CASES = {
                                             ["--n_seq 600: longer than", "p.pth's n_enc_seq=512"]),
     "resume with another batch": (lambda a, t: resumed(a, t, "--batch", "8"),
                                   ["p.step00000002.pth: saved with --batch 4, this run has 8"]),
+    "eval of a fine-tuned checkpoint": (lambda a, t: pretrain(a, "--eval", "10", "--save", checkpoint(a, t, pooling="max")),
+                                        ["p.pth: not a pretrain.py checkpoint (no SBO head)"]),
     "checkpoint config differs": (lambda a, t: train(a, "--config", "config_half.json", "--pretrain", checkpoint(a, t)),
                                   ["p.pth: config field n_layer is 4"]),
     "checkpoint vocab differs": (lambda a, t: train(a, "--pretrain", checkpoint(a, t, vocab_size=8007)),

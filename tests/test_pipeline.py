@@ -86,6 +86,39 @@ def test_pretrain_loss_curve_is_reproducible(work, tmp_path):
     assert logs[0] == logs[1]
 
 
+def test_pretrain_eval_matches_an_unbatched_reference(work):
+    """--eval's table against a per-sequence reference: no padding, full-sequence MLM logits
+    indexed afterwards, unigram frequencies counted from the JSON lines."""
+    from model import Config, SpanBERT
+    out = run("pretrain.py", "--eval", "40", "--save", work["pre"], "--vocab", work["vocab"],
+              "--input", work["span"]).stdout.splitlines()
+    table = {line.split()[0]: [float(x.replace(",", "")) for x in line.split()[1:]] for line in out[2:]}
+    ckpt = torch.load(work["pre"], weights_only=True)
+    model = SpanBERT(Config.from_dict(ckpt["config"]))
+    model.load_state_dict(ckpt["model"])
+    model.eval()
+    records = [json.loads(x) for x in open(work["span"], encoding="utf-8")]
+    counts = np.bincount([t for r in records for t in r["mask_label"]], minlength=3007)
+    pos, uni, mlm, sbo, hit = [], [], [], [], []
+    with torch.no_grad():
+        for r in records[:40]:
+            h = model.encoder(torch.tensor([r["tokens"]]))[0]                     # (T, D)
+            label = torch.tensor(r["mask_label"])
+            logp_mlm = model.mlm(h).log_softmax(-1)[r["mask_idx"]]              # every position, then the targets
+            logp_sbo = model.sbo(h[r["span_left"]], h[r["span_right"]], torch.tensor(r["span_pos"])).log_softmax(-1)
+            pos += r["span_pos"]
+            uni += list(-np.log(counts[r["mask_label"]] / counts.sum()))
+            mlm += (-logp_mlm[torch.arange(len(label)), label]).tolist()
+            sbo += (-logp_sbo[torch.arange(len(label)), label]).tolist()
+            hit += (logp_mlm.argmax(-1) == label).tolist()
+    pos, uni, mlm, sbo, hit = map(np.array, (pos, uni, mlm, sbo, hit))
+    n, u, m, acc, s, _ = table["all"]
+    assert n == len(pos) and abs(u - uni.mean()) < 2e-3 and abs(m - mlm.mean()) < 2e-3
+    assert abs(s - sbo.mean()) < 2e-3 and abs(acc - hit.mean()) < 2e-3
+    assert table["1"][0] == (pos == 0).sum() and abs(table["1"][2] - mlm[pos == 0].mean()) < 2e-3
+    assert table["5+"][0] == (pos >= 4).sum()
+
+
 def test_train_log_and_best_checkpoint(work):
     log = [json.loads(x) for x in open(work["best"].replace(".pth", ".jsonl"))][1:]
     assert [r["epoch"] for r in log] == [1, 2]
