@@ -5,8 +5,8 @@
 # the test set is only reported. A step whose output exists is skipped, so rerunning resumes.
 # Inputs: data/kowiki.txt, data/ratings_train.txt, data/ratings_test.txt (quickstart.sh links them).
 # Outputs: runs/exp/ (checkpoints, span data; gitignored), results/*.jsonl (metrics logs), img/*.svg.
-# The whole table, optional rows included: SEEDS=1 PREWIKI=1 LR=1 bash experiments.sh (about 5 hours;
-# the main rows alone about 2.6 hours).
+# The whole table, optional rows included: SEEDS=1 PREWIKI=1 LR=1 NODROP=1 bash experiments.sh (about 6
+# hours; the main rows alone about 2.6 hours).
 set -euo pipefail
 cd "$(dirname "$0")"
 out=runs/exp
@@ -42,10 +42,12 @@ write "$out/mix_span.json" cat "$out/nsmc_span.json" "$out/kowiki20_span.json"
 
 # 4. Pretraining, MLM + SBO: 4,500 steps of 32 sequences (about 52 minutes on 2 cores), on reviews +
 #    kowiki ("pre"), and for comparison on the kowiki slice alone ("prewiki").
-pretrain() {  # name, span data
-  once "$out/$1.pth" python pretrain.py --config config_tiny.json --vocab "$out/mix20.model" --input "$2" \
-    --save "$out/$1.pth" --epoch 1 --max_steps 4500 --batch 32 --lr 1e-3 --warmup 0.05 --log_every 50 --save_every 500 --resume
-  cp "$out/$1.jsonl" "results/pretrain-$1.jsonl"
+pretrain() {  # name, span data, then extra flags (a later --config wins)
+  local name=$1 input=$2; shift 2
+  once "$out/$name.pth" python pretrain.py --config config_tiny.json --vocab "$out/mix20.model" --input "$input" \
+    --save "$out/$name.pth" --epoch 1 --max_steps 4500 --batch 32 --lr 1e-3 --warmup 0.05 --log_every 50 \
+    --save_every 500 --resume "$@"
+  cp "$out/$name.jsonl" "results/pretrain-$name.jsonl"
 }
 pretrain pre "$out/mix_span.json"
 
@@ -106,15 +108,25 @@ if [ "${LR:-0}" = 1 ]; then
   finetune pre-max-lr5e-4 --pretrain "$out/pre.pth" --pooling max --lr 5e-4
 fi
 
-# 10. Curves: one per fine-tuning row finished in runs/exp (optional rows when they were run), and the
+# 10. Optional (about 70 minutes on 2 cores; run with NODROP=1): the same pretraining without dropout (short
+#     pretraining runs underfit, so dropout may only slow them; it also lets attention take the SDPA path),
+#     then the best row's fine-tuning from it, with the usual dropout 0.1.
+if [ "${NODROP:-0}" = 1 ]; then
+  write "$out/config_tiny_nodrop.json" python -c '
+import json; c = json.load(open("config_tiny.json")); c["dropout"] = 0.0; print(json.dumps(c, indent=4))'
+  pretrain prenodrop "$out/mix_span.json" --config "$out/config_tiny_nodrop.json"
+  evaluate prenodrop
+  finetune prenodrop-max --pretrain "$out/prenodrop.pth" --pooling max
+fi
+
+# 11. Curves: one per fine-tuning row finished in runs/exp (optional rows when they were run), and the
 #     pretraining losses.
 logs=()
-for name in scratch-max pre-cls pre-mean pre-max prewiki-max scratch-max-lr5e-4 pre-max-lr5e-4; do
+for name in scratch-max pre-cls pre-mean pre-max prewiki-max scratch-max-lr5e-4 pre-max-lr5e-4 prenodrop-max; do
   if [ -e "$out/$name.done" ]; then logs+=("results/$name.jsonl"); fi
 done
 python plot.py "${logs[@]}" --out img
-if [ -e "$out/prewiki.pth" ]; then
-  python plot.py results/pretrain-pre.jsonl results/pretrain-prewiki.jsonl --labels reviews+kowiki kowiki --out img
-else
-  python plot.py results/pretrain-pre.jsonl --labels reviews+kowiki --out img
-fi
+pre_logs=(results/pretrain-pre.jsonl) pre_labels=(reviews+kowiki)
+if [ -e "$out/prewiki.pth" ]; then pre_logs+=(results/pretrain-prewiki.jsonl) pre_labels+=(kowiki); fi
+if [ -e "$out/prenodrop.pth" ]; then pre_logs+=(results/pretrain-prenodrop.jsonl) pre_labels+=("reviews+kowiki, dropout 0"); fi
+python plot.py "${pre_logs[@]}" --labels "${pre_labels[@]}" --out img
