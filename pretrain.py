@@ -91,11 +91,11 @@ def evaluate(args):
         batch = {k: torch.from_numpy(v).to(device) for k, v in data.batch(b).items()}
         label = batch.pop("mask_label")
         with autocast(device):
-            logits = model.logits(**batch)
-        cols.append(torch.stack(
-            [batch["span_pos"].float(), -torch.from_numpy(np.log(unigram[label.cpu().numpy()])).float().to(device)]
-            + [x for lg in logits for x in (F.cross_entropy(lg.float(), label, reduction="none"),
-                                            (lg.argmax(-1) == label).float())]).cpu())
+            logits_mlm, logits_sbo = (x.float() for x in model.logits(**batch))
+        cols.append(torch.stack([
+            batch["span_pos"].float(), torch.from_numpy(-np.log(unigram[label.cpu().numpy()])).float().to(device),
+            F.cross_entropy(logits_mlm, label, reduction="none"), (logits_mlm.argmax(-1) == label).float(),
+            F.cross_entropy(logits_sbo, label, reduction="none"), (logits_sbo.argmax(-1) == label).float()]).cpu())
     pos, uni, mlm, mlm_acc, sbo, sbo_acc = torch.cat(cols, 1)
     print(f"{args.save} on the first {len(rows):,} sequences of {args.input} ({len(pos):,} targets); "
           f"unigram = loss without context, from the frequencies of all {len(data.targets['mask_label']):,} targets")
