@@ -18,8 +18,8 @@ from tqdm import tqdm
 
 from cli import load_vocab, Parser, positive, run_main, UserError
 from common import (all_reduce, autocast, check_compatible, check_finite, load_checkpoint, make_optimizer,
-                    make_schedule, metrics_path, MetricsLog, pick_device, provenance, resume_training_state, save_checkpoint, save_training_state, seed_all,
-                    setup_distributed, shard, total_steps)
+                    make_schedule, metrics_path, MetricsLog, pick_device, provenance, resume_training_state,
+                    save_checkpoint, save_training_state, seed_all, setup_distributed, shard, total_steps)
 from data import SpanData
 from model import Config, SpanBERT
 
