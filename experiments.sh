@@ -35,11 +35,15 @@ write "$out/mix20.txt" cat "$out/kowiki20.txt" "$out/nsmc_text.txt"
 once "$out/mix20.model" python vocab.py --input "$out/mix20.txt" --prefix "$out/mix20"
 
 # 3. Span-masked data at 128 tokens: five differently masked copies of the reviews, one of kowiki.
-once "$out/nsmc_span.json" python data.py --input "$out/nsmc_text.txt" --vocab "$out/mix20.model" \
-  --output "$out/nsmc_span.json" --n_seq 128 --dupe 5
-once "$out/kowiki20_span.json" python data.py --input "$out/kowiki20.txt" --vocab "$out/mix20.model" \
-  --output "$out/kowiki20_span.json" --n_seq 128 --dupe 1
-write "$out/mix_span.json" cat "$out/nsmc_span.json" "$out/kowiki20_span.json"
+spans() {  # file-name prefix ("" or rv_), vocab model
+  local pre=$1 vocab=$2
+  once "$out/${pre}nsmc_span.json" python data.py --input "$out/nsmc_text.txt" --vocab "$vocab" \
+    --output "$out/${pre}nsmc_span.json" --n_seq 128 --dupe 5
+  once "$out/${pre}kowiki20_span.json" python data.py --input "$out/kowiki20.txt" --vocab "$vocab" \
+    --output "$out/${pre}kowiki20_span.json" --n_seq 128 --dupe 1
+  write "$out/${pre}mix_span.json" cat "$out/${pre}nsmc_span.json" "$out/${pre}kowiki20_span.json"
+}
+spans "" "$out/mix20.model"
 
 # 4. Pretraining, MLM + SBO: 4,500 steps of 32 sequences (about 52 minutes on 2 cores), on reviews +
 #    kowiki ("pre"), and for comparison on the kowiki slice alone ("prewiki").
@@ -144,11 +148,7 @@ fi
 #     three seeds for the pretrained row.
 if [ "${REVIEWVOCAB:-0}" = 1 ]; then
   once "$out/rv.model" python vocab.py --input "$out/nsmc_text.txt" --prefix "$out/rv"
-  once "$out/rv_nsmc_span.json" python data.py --input "$out/nsmc_text.txt" --vocab "$out/rv.model" \
-    --output "$out/rv_nsmc_span.json" --n_seq 128 --dupe 5
-  once "$out/rv_kowiki20_span.json" python data.py --input "$out/kowiki20.txt" --vocab "$out/rv.model" \
-    --output "$out/rv_kowiki20_span.json" --n_seq 128 --dupe 1
-  write "$out/rv_mix_span.json" cat "$out/rv_nsmc_span.json" "$out/rv_kowiki20_span.json"
+  spans rv_ "$out/rv.model"
   finetune scratch-rv-max --pooling max --vocab "$out/rv.model"
   pretrain prerv "$out/rv_mix_span.json" --vocab "$out/rv.model"
   once "$out/rv_heldout_span.json" python data.py --input "$out/heldout.txt" --vocab "$out/rv.model" \
