@@ -143,7 +143,7 @@ fi
 
 # 12. Optional (about 2.2 hours on 2 cores; run with REVIEWVOCAB=1): a vocab trained on the training
 #     reviews alone. A quarter of the mix20 vocab are pieces the test reviews never use (they use
-#     6,079 of its ids, 7,971 of this one's), at 18.7 instead of 16.7 tokens per review. Then the same
+#     6,079 of its ids, 7,971 of this one's), and this one takes 16.7 tokens per review instead of 18.7. Then the same
 #     pretraining recipe with it (step 3's span data, step 4's flags) and fine-tuning with and without it,
 #     three seeds for the pretrained row.
 if [ "${REVIEWVOCAB:-0}" = 1 ]; then
