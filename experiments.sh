@@ -59,11 +59,12 @@ pretrain pre "$out/mix_span.json"
 # 4b. Does the encoder use its context? MLM and SBO loss by position in the span on kowiki text no
 #     pretraining saw (the last 2 MB of the sample), beside a context-blind unigram guess.
 write "$out/heldout.txt" bash -c 'tail -c 2000000 data/kowiki.txt | tail -n +2'
-once "$out/heldout_span.json" python data.py --input "$out/heldout.txt" --vocab "$out/mix20.model" \
-  --output "$out/heldout_span.json" --n_seq 128 --dupe 1
-evaluate() {  # name of a pretraining run
-  write "results/eval-$1.txt" python pretrain.py --eval 2000 --save "$out/$1.pth" --vocab "$out/mix20.model" \
-    --input "$out/heldout_span.json"
+evaluate() {  # name of a pretraining run, then the file-name prefix and vocab of its span data as in spans()
+  local pre=${2:-} vocab=${3:-$out/mix20.model}
+  once "$out/${pre}heldout_span.json" python data.py --input "$out/heldout.txt" --vocab "$vocab" \
+    --output "$out/${pre}heldout_span.json" --n_seq 128 --dupe 1
+  write "results/eval-$1.txt" python pretrain.py --eval 2000 --save "$out/$1.pth" --vocab "$vocab" \
+    --input "$out/${pre}heldout_span.json"
 }
 evaluate pre
 
@@ -151,10 +152,7 @@ if [ "${REVIEWVOCAB:-0}" = 1 ]; then
   spans rv_ "$out/rv.model"
   finetune scratch-rv-max --pooling max --vocab "$out/rv.model"
   pretrain prerv "$out/rv_mix_span.json" --vocab "$out/rv.model"
-  once "$out/rv_heldout_span.json" python data.py --input "$out/heldout.txt" --vocab "$out/rv.model" \
-    --output "$out/rv_heldout_span.json" --n_seq 128 --dupe 1
-  write results/eval-prerv.txt python pretrain.py --eval 2000 --save "$out/prerv.pth" --vocab "$out/rv.model" \
-    --input "$out/rv_heldout_span.json"
+  evaluate prerv rv_ "$out/rv.model"
   finetune prerv-max --pretrain "$out/prerv.pth" --pooling max --vocab "$out/rv.model"
   for seed in 1 2; do
     finetune "prerv-max-seed$seed" --pretrain "$out/prerv.pth" --pooling max --vocab "$out/rv.model" --seed "$seed"
