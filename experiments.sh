@@ -5,8 +5,8 @@
 # the test set is only reported. A step whose output exists is skipped, so rerunning resumes.
 # Inputs: data/kowiki.txt, data/ratings_train.txt, data/ratings_test.txt (quickstart.sh links them).
 # Outputs: runs/exp/ (checkpoints, span data; gitignored), results/*.jsonl (metrics logs), img/*.svg.
-# The whole table, optional rows included: SEEDS=1 PREWIKI=1 LR=1 NODROP=1 SMALL=1 REVIEWVOCAB=1 bash experiments.sh
-# (about 10 hours; the main rows alone about 2.6 hours).
+# The whole table, optional rows included (about 13 hours; the main rows alone about 2.6 hours):
+#   SEEDS=1 PREWIKI=1 LR=1 NODROP=1 SMALL=1 REVIEWVOCAB=1 REVIEWVOCAB16=1 bash experiments.sh
 set -euo pipefail
 cd "$(dirname "$0")"
 out=runs/exp
@@ -52,7 +52,8 @@ pretrain() {  # name, span data, then extra flags (a later --config or --vocab w
   once "$out/$name.pth" python pretrain.py --config config_tiny.json --vocab "$out/mix20.model" --input "$input" \
     --save "$out/$name.pth" --epoch 1 --max_steps 4500 --batch 32 --lr 1e-3 --warmup 0.05 --log_every 50 \
     --save_every 500 --resume "$@"
-  cp "$out/$name.jsonl" "results/pretrain-$name.jsonl"
+  # -u: a skipped step's older log in runs/exp must not overwrite the one in results/ (a fresh clone's is newer)
+  cp -u "$out/$name.jsonl" "results/pretrain-$name.jsonl"
 }
 pretrain pre "$out/mix_span.json"
 
@@ -76,7 +77,7 @@ finetune() {  # name, then extra flags; train.py saves the best epoch as it goes
     --train data/ratings_train.txt --test data/ratings_test.txt --epoch 2 --batch 64 --lr 2e-4 \
     --save "$out/$name.pth" --resume "$@"
   touch "$out/$name.done"
-  cp "$out/$name.jsonl" "results/$name.jsonl"
+  cp -u "$out/$name.jsonl" "results/$name.jsonl"
 }
 finetune scratch-max --pooling max
 finetune pre-max --pretrain "$out/pre.pth" --pooling max
@@ -146,24 +147,28 @@ fi
 #     reviews alone. A quarter of the mix20 vocab are pieces the test reviews never use (they use
 #     6,079 of its ids, 7,971 of this one's), and this one takes 16.7 tokens per review instead of 18.7. Then the same
 #     pretraining recipe with it (step 3's span data, step 4's flags) and fine-tuning with and without it,
-#     three seeds for the pretrained row.
-if [ "${REVIEWVOCAB:-0}" = 1 ]; then
-  once "$out/rv.model" python vocab.py --input "$out/nsmc_text.txt" --prefix "$out/rv"
-  spans rv_ "$out/rv.model"
-  finetune scratch-rv-max --pooling max --vocab "$out/rv.model"
-  pretrain prerv "$out/rv_mix_span.json" --vocab "$out/rv.model"
-  evaluate prerv rv_ "$out/rv.model"
-  finetune prerv-max --pretrain "$out/prerv.pth" --pooling max --vocab "$out/rv.model"
+#     three seeds for the pretrained row. REVIEWVOCAB16=1 (about 2.6 hours) repeats it with
+#     16,000 pieces: the 8,000-piece vocab uses nearly all its ids, so it may be too small.
+reviewvocab() {  # name (rv, rv16), pieces
+  local n=$1
+  once "$out/$n.model" python vocab.py --input "$out/nsmc_text.txt" --prefix "$out/$n" --vocab_size "$2"
+  spans "${n}_" "$out/$n.model"
+  finetune "scratch-$n-max" --pooling max --vocab "$out/$n.model"
+  pretrain "pre$n" "$out/${n}_mix_span.json" --vocab "$out/$n.model"
+  evaluate "pre$n" "${n}_" "$out/$n.model"
+  finetune "pre$n-max" --pretrain "$out/pre$n.pth" --pooling max --vocab "$out/$n.model"
   for seed in 1 2; do
-    finetune "prerv-max-seed$seed" --pretrain "$out/prerv.pth" --pooling max --vocab "$out/rv.model" --seed "$seed"
+    finetune "pre$n-max-seed$seed" --pretrain "$out/pre$n.pth" --pooling max --vocab "$out/$n.model" --seed "$seed"
   done
-fi
+}
+if [ "${REVIEWVOCAB:-0}" = 1 ]; then reviewvocab rv 8000; fi
+if [ "${REVIEWVOCAB16:-0}" = 1 ]; then reviewvocab rv16 16000; fi
 
 # 13. Curves: one per fine-tuning row finished in runs/exp (optional rows when they were run), and the
 #     pretraining losses.
 logs=()
 for name in scratch-max pre-cls pre-mean pre-max prewiki-max scratch-max-lr5e-4 pre-max-lr5e-4 scratch-max-lr1e-3 \
-            pre-max-lr1e-3 prenodrop-max scratch-rv-max prerv-max; do
+            pre-max-lr1e-3 prenodrop-max scratch-rv-max prerv-max scratch-rv16-max prerv16-max; do
   if [ -e "$out/$name.done" ]; then logs+=("results/$name.jsonl"); fi
 done
 python plot.py "${logs[@]}" --out img
@@ -171,4 +176,5 @@ pre_logs=(results/pretrain-pre.jsonl) pre_labels=(reviews+kowiki)
 if [ -e "$out/prewiki.pth" ]; then pre_logs+=(results/pretrain-prewiki.jsonl) pre_labels+=(kowiki); fi
 if [ -e "$out/prenodrop.pth" ]; then pre_logs+=(results/pretrain-prenodrop.jsonl) pre_labels+=("reviews+kowiki, dropout 0"); fi
 if [ -e "$out/prerv.pth" ]; then pre_logs+=(results/pretrain-prerv.jsonl) pre_labels+=("reviews+kowiki, review vocab"); fi
+if [ -e "$out/prerv16.pth" ]; then pre_logs+=(results/pretrain-prerv16.jsonl) pre_labels+=("reviews+kowiki, review vocab 16k"); fi
 python plot.py "${pre_logs[@]}" --labels "${pre_labels[@]}" --out img
