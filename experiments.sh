@@ -35,7 +35,7 @@ write "$out/mix20.txt" cat "$out/kowiki20.txt" "$out/nsmc_text.txt"
 once "$out/mix20.model" python vocab.py --input "$out/mix20.txt" --prefix "$out/mix20"
 
 # 3. Span-masked data at 128 tokens: five differently masked copies of the reviews, one of kowiki.
-spans() {  # file-name prefix ("" or rv_), vocab model
+spans() {  # file-name prefix ("" or NAME_ as in step 12), vocab model
   local pre=$1 vocab=$2
   once "$out/${pre}nsmc_span.json" python data.py --input "$out/nsmc_text.txt" --vocab "$vocab" \
     --output "$out/${pre}nsmc_span.json" --n_seq 128 --dupe 5
@@ -145,9 +145,9 @@ fi
 
 # 12. Optional (about 2.2 hours on 2 cores; run with REVIEWVOCAB=1): a vocab trained on the training
 #     reviews alone. A quarter of the mix20 vocab are pieces the test reviews never use (they use
-#     6,079 of its ids, 7,971 of this one's), and this one takes 16.7 tokens per review instead of 18.7. Then the same
-#     pretraining recipe with it (step 3's span data, step 4's flags) and fine-tuning with and without it,
-#     three seeds for the pretrained row. REVIEWVOCAB16=1 (about 2.6 hours) repeats it with
+#     6,079 of its ids, 7,971 of this one's), and this one takes 16.7 tokens per review instead of
+#     18.7. Then the same pretraining recipe with it (step 3's span data, step 4's flags) and
+#     fine-tuning with and without it, three seeds for the pretrained row. REVIEWVOCAB16=1 (about 2.6 hours) repeats it with
 #     16,000 pieces: the 8,000-piece vocab uses nearly all its ids, so it may be too small.
 reviewvocab() {  # name (rv, rv16), pieces
   local n=$1
