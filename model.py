@@ -258,10 +258,22 @@ class Classifier(nn.Module):
         super().__init__()
         if pooling not in ("cls", "mean", "max"):
             raise ValueError(f"unknown pooling {pooling!r}")
-        self.config, self.pooling = c, pooling
+        self.config, self.pooling, self.frozen = c, pooling, False
         self.encoder = Encoder(c)
         self.head = nn.Linear(c.d_hidn, c.n_output)
         init_weights(self)
+
+    def freeze_encoder(self):
+        """Linear probe: only the head trains, on fixed features (no dropout inside the encoder)."""
+        self.frozen = True
+        self.encoder.requires_grad_(False)
+        return self.train(self.training)
+
+    def train(self, mode=True):
+        super().train(mode)
+        if self.frozen:
+            self.encoder.eval()
+        return self
 
     def pool(self, h, tokens):
         """(B, T, D) → (B, D)"""

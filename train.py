@@ -3,7 +3,8 @@
     python train.py --config config_half.json --pretrain runs/save_pretrain.pth --pooling max
     python train.py --predict "이 영화 정말 재밌다"        # or lines on stdin: --predict < reviews.txt
 
-Without --pretrain the same model trains from scratch (the original's "pre:0" row). A seeded
+Without --pretrain the same model trains from scratch (the original's "pre:0" row); --freeze trains
+only the output layer on the fixed encoder (a linear probe of what pretraining learned). A seeded
 split of the training file (--val_ratio) picks the best epoch; test accuracy is logged every epoch.
 Runs under torchrun like pretrain.py, and --resume continues exactly from the newest state.
 """
@@ -35,6 +36,8 @@ def parse_args(argv=None):
     p.add_argument("--pretrain", default=None, help="checkpoint from pretrain.py; omit to train from scratch")
     p.add_argument("--pooling", choices=("cls", "mean", "max"), default="max",
                    help="sentence vector: [CLS] state, or mean/max over real tokens (default: %(default)s)")
+    p.add_argument("--freeze", action="store_true",
+                   help="linear probe: keep the encoder fixed (no dropout in it) and train only the output layer")
     p.add_argument("--epoch", type=positive(), default=10, help="passes over the training split (default: %(default)s)")
     p.add_argument("--batch", type=positive(), default=128, help="reviews per step (default: %(default)s)")
     p.add_argument("--lr", type=positive(float), default=5e-5, help="peak learning rate (default: %(default)s)")
@@ -153,6 +156,8 @@ def main(argv=None):
             raise UserError(f"{args.pretrain}: not a pretrain.py checkpoint (no model weights)")
         check_compatible(args.pretrain, ckpt, config, vocab_size)
         model.encoder.load_state_dict({k[len("encoder."):]: v for k, v in ckpt["model"].items() if k.startswith("encoder.")})
+    if args.freeze:
+        model.freeze_encoder()
     steps_per_epoch = len(epoch_batches(1))
     optimizer = make_optimizer(model, args.lr, args.weight_decay)
     schedule = make_schedule(optimizer, steps_per_epoch * args.epoch, args.warmup)
@@ -167,8 +172,8 @@ def main(argv=None):
     log = MetricsLog(metrics_path(args.save), meta, resume_step=step if state else None) if rank == 0 else None
     net = DistributedDataParallel(model) if world > 1 else model
     if rank == 0:
-        print(f"fine-tuning on {world} × {device} ({'from ' + args.pretrain if args.pretrain else 'from scratch'}, "
-              f"{args.pooling} pooling): {len(ids):,} train / {len(val_ids):,} val / {len(test_ids):,} test reviews"
+        print(f"{'probing' if args.freeze else 'fine-tuning'} on {world} × {device} "
+              f"({'from ' + args.pretrain if args.pretrain else 'from scratch'}, {args.pooling} pooling): {len(ids):,} train / {len(val_ids):,} val / {len(test_ids):,} test reviews"
               + (f", resuming from {state['path']}" if state else ", no state to resume" if args.resume else ""))
 
     first_bad = torch.full((), float("inf"), device=device)  # first step with a non-finite loss

@@ -134,6 +134,25 @@ def test_classifier_logits_do_not_depend_on_padding():
     assert torch.allclose(both[1], clf(tokens[1:, :3])[0], atol=1e-5)
 
 
+def test_frozen_encoder_is_a_linear_probe():
+    """--freeze: in training mode the encoder runs without dropout and gets no gradient; the head
+    sees max-pooled fixed features, so its gradient is the plain logistic-regression one."""
+    torch.manual_seed(0)
+    clf = Classifier(small_config(dropout=0.5), "max").freeze_encoder()
+    assert clf.training and not clf.encoder.training
+    tokens, y = padded_batch([8, 5, 3], 8), torch.tensor([0, 1, 1])
+    clf.config.dropout = 0.0  # head dropout off only to compare with the hand-written gradient below
+    F.cross_entropy(clf(tokens), y).backward()
+    assert all(p.grad is None for p in clf.encoder.parameters())
+    with torch.no_grad():
+        feats = clf.encoder(tokens).masked_fill((tokens == 0).unsqueeze(-1), float("-inf")).max(1).values
+        p = torch.softmax(feats @ clf.head.weight.T + clf.head.bias, -1)
+    err = (p - F.one_hot(y, 2)) / len(y)                                  # d(mean CE)/d(logits)
+    assert torch.allclose(clf.head.weight.grad, err.T @ feats, atol=1e-6)
+    assert torch.allclose(clf.head.bias.grad, err.sum(0), atol=1e-6)
+    assert torch.equal(clf.encoder(tokens), clf.encoder(tokens))       # no dropout while training
+
+
 def test_heads_shapes_tying_and_sbo_equation():
     torch.manual_seed(0)
     c = small_config()

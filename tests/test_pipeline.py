@@ -7,8 +7,10 @@ import numpy as np
 import pytest
 import torch
 
+from common import seed_all
 from conftest import NSMC_TEST, NSMC_TRAIN, needs_data
 from conftest import run_script as run
+from model import Classifier, Config
 
 pytestmark = needs_data
 
@@ -126,6 +128,20 @@ def test_train_log_and_best_checkpoint(work):
     ckpt = torch.load(work["best"], weights_only=True)
     assert ckpt["val_acc"] == max(r["val_acc"] for r in log) and ckpt["pooling"] == "max"
     assert "NSMC test accuracy" in work["train_out"]
+
+
+def test_freeze_trains_only_the_head(work, tmp_path):
+    save = str(tmp_path / "probe.pth")
+    out = run("train.py", "--config", "config_tiny.json", "--vocab", work["vocab"], "--train", NSMC_TRAIN, "--test",
+              NSMC_TEST, "--save", save, "--pretrain", work["pre"], "--freeze", "--epoch", "1", "--max_train", "200",
+              "--max_test", "50", "--batch", "32", "--lr", "1e-2").stdout
+    assert "probing" in out
+    pre, probe = torch.load(work["pre"], weights_only=True)["model"], torch.load(save, weights_only=True)["model"]
+    enc = [k for k in probe if k.startswith("encoder.")]
+    assert enc and all(torch.equal(probe[k], pre[k]) for k in enc)
+    seed_all(42)  # train.py's default seed: the head as initialised before training
+    init = Classifier(Config.from_dict(torch.load(save, weights_only=True)["config"]), "max")
+    assert not torch.equal(probe["head.weight"], init.head.weight)
 
 
 def test_predict_text_and_stdin(work):
