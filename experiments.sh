@@ -5,8 +5,8 @@
 # the test set is only reported. A step whose output exists is skipped, so rerunning resumes.
 # Inputs: data/kowiki.txt, data/ratings_train.txt, data/ratings_test.txt (quickstart.sh links them).
 # Outputs: runs/exp/ (checkpoints, span data; gitignored), results/*.jsonl (metrics logs), img/*.svg.
-# The whole table, optional rows included (about 13 hours; the main rows alone about 2.6 hours):
-#   SEEDS=1 PREWIKI=1 LR=1 NODROP=1 SMALL=1 REVIEWVOCAB=1 REVIEWVOCAB16=1 bash experiments.sh
+# The whole table, optional rows included (about 15 hours; the main rows alone about 2.6 hours):
+#   SEEDS=1 PREWIKI=1 LR=1 NODROP=1 SMALL=1 REVIEWVOCAB=1 REVIEWVOCAB16=1 PROBE=1 bash experiments.sh
 set -euo pipefail
 cd "$(dirname "$0")"
 out=runs/exp
@@ -143,11 +143,11 @@ if [ "${SMALL:-0}" = 1 ]; then
   for seed in 42 1 2; do small 5000 10 "$seed"; small 20000 5 "$seed"; done
 fi
 
-# 12. Optional (about 2.2 hours on 2 cores; run with REVIEWVOCAB=1): a vocab trained on the training
+# 12. Optional (about 2.9 hours on 2 cores; run with REVIEWVOCAB=1): a vocab trained on the training
 #     reviews alone. A quarter of the mix20 vocab are pieces the test reviews never use (they use
 #     6,079 of its ids, 7,971 of this one's), and this one takes 16.7 tokens per review instead of
 #     18.7. Then the same pretraining recipe with it (step 3's span data, step 4's flags) and
-#     fine-tuning with and without it, three seeds for the pretrained row. REVIEWVOCAB16=1 (about 2.6 hours) repeats it with
+#     fine-tuning with and without it, three seeds each. REVIEWVOCAB16=1 (about 3.3 hours) repeats it with
 #     16,000 pieces: the 8,000-piece vocab uses nearly all its ids, so it may be too small.
 reviewvocab() {  # name (rv, rv16), pieces
   local n=$1
@@ -159,16 +159,29 @@ reviewvocab() {  # name (rv, rv16), pieces
   finetune "pre$n-max" --pretrain "$out/pre$n.pth" --pooling max --vocab "$out/$n.model"
   for seed in 1 2; do
     finetune "pre$n-max-seed$seed" --pretrain "$out/pre$n.pth" --pooling max --vocab "$out/$n.model" --seed "$seed"
+    finetune "scratch-$n-max-seed$seed" --pooling max --vocab "$out/$n.model" --seed "$seed"
   done
 }
 if [ "${REVIEWVOCAB:-0}" = 1 ]; then reviewvocab rv 8000; fi
 if [ "${REVIEWVOCAB16:-0}" = 1 ]; then reviewvocab rv16 16000; fi
 
-# 13. Curves: one per fine-tuning row finished in runs/exp (optional rows when they were run), and the
+# 13. Optional (about 20 minutes on 2 cores; run with PROBE=1 after REVIEWVOCAB16=1): linear probes. The
+#     encoder stays fixed (train.py --freeze) and only the output layer trains on its max-pooled states,
+#     so the gap between the pretrained encoder and a random one is what pretraining alone put there.
+if [ "${PROBE:-0}" = 1 ]; then
+  for lr in 1e-3 1e-2; do  # a linear layer wants a higher rate than fine-tuning; validation picks
+    sfx=$([ "$lr" = 1e-3 ] || echo "-lr$lr")
+    finetune "probe-scratch-rv16$sfx" --freeze --pooling max --vocab "$out/rv16.model" --lr "$lr"
+    finetune "probe-prerv16$sfx" --freeze --pretrain "$out/prerv16.pth" --pooling max --vocab "$out/rv16.model" --lr "$lr"
+  done
+fi
+
+# 14. Curves: one per fine-tuning row finished in runs/exp (optional rows when they were run), and the
 #     pretraining losses.
 logs=()
 for name in scratch-max pre-cls pre-mean pre-max prewiki-max scratch-max-lr5e-4 pre-max-lr5e-4 scratch-max-lr1e-3 \
-            pre-max-lr1e-3 prenodrop-max scratch-rv-max prerv-max scratch-rv16-max prerv16-max; do
+            pre-max-lr1e-3 prenodrop-max scratch-rv-max prerv-max scratch-rv16-max prerv16-max probe-scratch-rv16 \
+            probe-prerv16; do
   if [ -e "$out/$name.done" ]; then logs+=("results/$name.jsonl"); fi
 done
 python plot.py "${logs[@]}" --out img
