@@ -177,7 +177,8 @@ def save_training_state(args, rank, model, optimizer, schedule, config, vocab_si
                    args=vars(args), provenance=provenance(), **extra)
 
 
-RESUME_MUST_MATCH = ("batch", "epoch", "max_steps", "seed", "lr", "warmup", "max_train", "val_ratio", "n_seq", "pooling")
+RESUME_MUST_MATCH = ("batch", "epoch", "max_steps", "seed", "lr", "warmup", "max_train", "val_ratio", "n_seq", "pooling",
+                     "freeze")
 
 
 def resume_training_state(args, rank, model, optimizer, schedule, config, vocab_size):

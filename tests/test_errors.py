@@ -68,6 +68,8 @@ CASES = {
                                             ["--n_seq 600: longer than", "p.pth's n_enc_seq=512"]),
     "resume with another batch": (lambda a, t: resumed(a, t, "--batch", "8"),
                                   ["p.step00000002.pth: saved with --batch 4, this run has 8"]),
+    "resume a probe without --freeze": (lambda a, t: probe_resumed(a, t),
+                                        ["p.step00000002.pth: saved with --freeze True, this run has False"]),
     "eval of a fine-tuned checkpoint": (lambda a, t: pretrain(a, "--eval", "10", "--save", checkpoint(a, t, pooling="max")),
                                         ["p.pth: not a pretrain.py checkpoint (no SBO head)"]),
     "checkpoint config differs": (lambda a, t: train(a, "--config", "config_half.json", "--pretrain", checkpoint(a, t)),
@@ -106,6 +108,13 @@ def resumed(a, tmp, *changed):
     run_script(*pretrain(a, "--batch", "4", *common))
     os.remove(tmp / "p.pth")
     return pretrain(a, *common, *changed)
+
+
+def probe_resumed(a, tmp):
+    """Save a linear probe's resumable state, then resume it as full fine-tuning (its optimizer has other parameters)."""
+    common = ("--save", str(tmp / "p.pth"), "--epoch", "1", "--batch", "24", "--resume")  # 47 reviews: 2 steps
+    run_script(*train(a, "--freeze", *common))
+    return train(a, *common)
 
 
 def plain_vocab(a, tmp):
