@@ -173,7 +173,8 @@ def main(argv=None):
     net = DistributedDataParallel(model) if world > 1 else model
     if rank == 0:
         print(f"{'probing' if args.freeze else 'fine-tuning'} on {world} × {device} "
-              f"({'from ' + args.pretrain if args.pretrain else 'from scratch'}, {args.pooling} pooling): {len(ids):,} train / {len(val_ids):,} val / {len(test_ids):,} test reviews"
+              f"({'from ' + args.pretrain if args.pretrain else 'from scratch'}, {args.pooling} pooling): "
+              f"{len(ids):,} train / {len(val_ids):,} val / {len(test_ids):,} test reviews"
               + (f", resuming from {state['path']}" if state else ", no state to resume" if args.resume else ""))
 
     first_bad = torch.full((), float("inf"), device=device)  # first step with a non-finite loss
