@@ -165,23 +165,29 @@ reviewvocab() {  # name (rv, rv16), pieces
 if [ "${REVIEWVOCAB:-0}" = 1 ]; then reviewvocab rv 8000; fi
 if [ "${REVIEWVOCAB16:-0}" = 1 ]; then reviewvocab rv16 16000; fi
 
-# 13. Optional (about 20 minutes on 2 cores; run with PROBE=1 after REVIEWVOCAB16=1): linear probes. The
-#     encoder stays fixed (train.py --freeze) and only the output layer trains on its max-pooled states,
-#     so the gap between the pretrained encoder and a random one is what pretraining alone put there.
-if [ "${PROBE:-0}" = 1 ]; then
+# 13. Optional (about 50 minutes on 2 cores; run with PROBE=1): linear probes. The encoder stays fixed
+#     (train.py --freeze) and only the output layer trains on its max-pooled states, so the gap between the
+#     pretrained encoder and a random one is what pretraining alone put there. For step 4's encoder and,
+#     when REVIEWVOCAB16=1 has run, for prerv16.
+probe() {  # vocab name, vocab model, pretraining run
+  local lr sfx
   for lr in 1e-3 1e-2; do  # a linear layer wants a higher rate than fine-tuning; validation picks
     sfx=$([ "$lr" = 1e-3 ] || echo "-lr$lr")
-    finetune "probe-scratch-rv16$sfx" --freeze --pooling max --vocab "$out/rv16.model" --lr "$lr"
-    finetune "probe-prerv16$sfx" --freeze --pretrain "$out/prerv16.pth" --pooling max --vocab "$out/rv16.model" --lr "$lr"
+    finetune "probe-scratch-$1$sfx" --freeze --pooling max --vocab "$2" --lr "$lr"
+    finetune "probe-$3$sfx" --freeze --pretrain "$out/$3.pth" --pooling max --vocab "$2" --lr "$lr"
   done
+}
+if [ "${PROBE:-0}" = 1 ]; then
+  probe mix20 "$out/mix20.model" pre
+  if [ -e "$out/prerv16.pth" ]; then probe rv16 "$out/rv16.model" prerv16; fi
 fi
 
 # 14. Curves: one per fine-tuning row finished in runs/exp (optional rows when they were run), and the
 #     pretraining losses.
 logs=()
 for name in scratch-max pre-cls pre-mean pre-max prewiki-max scratch-max-lr5e-4 pre-max-lr5e-4 scratch-max-lr1e-3 \
-            pre-max-lr1e-3 prenodrop-max scratch-rv-max prerv-max scratch-rv16-max prerv16-max probe-scratch-rv16 \
-            probe-prerv16; do
+            pre-max-lr1e-3 prenodrop-max scratch-rv-max prerv-max scratch-rv16-max prerv16-max probe-scratch-mix20 \
+            probe-pre probe-scratch-rv16 probe-prerv16; do
   if [ -e "$out/$name.done" ]; then logs+=("results/$name.jsonl"); fi
 done
 python plot.py "${logs[@]}" --out img
