@@ -182,15 +182,19 @@ if [ "${PROBE:-0}" = 1 ]; then
   if [ -e "$out/prerv16.pth" ]; then probe rv16 "$out/rv16.model" prerv16; fi
 fi
 
-# 14. Curves: one per fine-tuning row finished in runs/exp (optional rows when they were run), and the
-#     pretraining losses.
+# 14. Curves: one per fine-tuning row finished in runs/exp (optional rows when they were run), the
+#     linear probes apart, and the pretraining losses.
 logs=()
 for name in scratch-max pre-cls pre-mean pre-max prewiki-max scratch-max-lr5e-4 pre-max-lr5e-4 scratch-max-lr1e-3 \
-            pre-max-lr1e-3 prenodrop-max scratch-rv-max prerv-max scratch-rv16-max prerv16-max probe-scratch-mix20 \
-            probe-pre probe-scratch-rv16 probe-prerv16; do
+            pre-max-lr1e-3 prenodrop-max scratch-rv-max prerv-max scratch-rv16-max prerv16-max; do
   if [ -e "$out/$name.done" ]; then logs+=("results/$name.jsonl"); fi
 done
 python plot.py "${logs[@]}" --out img
+probes=()  # in a folder of their own: at 0.6 they would squeeze the fine-tuning curves into a thin band
+for name in probe-scratch-mix20 probe-pre probe-scratch-rv16 probe-prerv16; do
+  if [ -e "$out/$name.done" ]; then probes+=("results/$name.jsonl"); fi
+done
+if [ ${#probes[@]} -gt 0 ]; then python plot.py "${probes[@]}" --out img/probe; fi
 pre_logs=(results/pretrain-pre.jsonl) pre_labels=(reviews+kowiki)
 if [ -e "$out/prewiki.pth" ]; then pre_logs+=(results/pretrain-prewiki.jsonl) pre_labels+=(kowiki); fi
 if [ -e "$out/prenodrop.pth" ]; then pre_logs+=(results/pretrain-prenodrop.jsonl) pre_labels+=("reviews+kowiki, dropout 0"); fi
