@@ -141,6 +141,7 @@ def test_frozen_encoder_is_a_linear_probe():
     clf = Classifier(small_config(dropout=0.5), "max").freeze_encoder()
     assert clf.training and not clf.encoder.training
     tokens, y = padded_batch([8, 5, 3], 8), torch.tensor([0, 1, 1])
+    assert torch.equal(clf.encoder(tokens), clf.encoder(tokens))       # dropout 0.5, yet none while training
     clf.config.dropout = 0.0  # head dropout off only to compare with the hand-written gradient below
     F.cross_entropy(clf(tokens), y).backward()
     assert all(p.grad is None for p in clf.encoder.parameters())
@@ -150,7 +151,6 @@ def test_frozen_encoder_is_a_linear_probe():
     err = (p - F.one_hot(y, 2)) / len(y)                                  # d(mean CE)/d(logits)
     assert torch.allclose(clf.head.weight.grad, err.T @ feats, atol=1e-6)
     assert torch.allclose(clf.head.bias.grad, err.sum(0), atol=1e-6)
-    assert torch.equal(clf.encoder(tokens), clf.encoder(tokens))       # no dropout while training
 
 
 def test_heads_shapes_tying_and_sbo_equation():
