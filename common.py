@@ -71,6 +71,15 @@ def setup_distributed(device_flag):
     return rank, world, device
 
 
+def finish_distributed():
+    """Wait for every rank, then tear the process group down before exit: left to the interpreter's
+    shutdown, gloo's threads were sometimes destroyed still running (SIGABRT, "terminate called
+    without an active exception") after a run that had finished its work."""
+    if dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 def all_reduce(values, device, op="sum"):
     """Sum (or min) a list of numbers over all ranks; a no-op in a single process."""
     if not dist.is_initialized():

@@ -17,9 +17,10 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from cli import load_vocab, Parser, positive, run_main, UserError
-from common import (all_reduce, autocast, check_compatible, check_finite, load_checkpoint, make_optimizer,
-                    make_schedule, metrics_path, MetricsLog, pick_device, provenance, resume_training_state,
-                    save_checkpoint, save_training_state, seed_all, setup_distributed, shard, total_steps)
+from common import (all_reduce, autocast, check_compatible, check_finite, finish_distributed, load_checkpoint,
+                    make_optimizer, make_schedule, metrics_path, MetricsLog, pick_device, provenance,
+                    resume_training_state, save_checkpoint, save_training_state, seed_all, setup_distributed,
+                    shard, total_steps)
 from data import SpanData
 from model import Config, SpanBERT
 
@@ -193,6 +194,7 @@ def main(argv=None):
                         step=step, args=vars(args), provenance=provenance())
         print(f"saved {args.save} after {step} steps: loss_mlm {mlm:.3f}, loss_sbo {sbo:.3f}; "
               f"metrics in {metrics_path(args.save)}")
+    finish_distributed()
 
 
 if __name__ == "__main__":

@@ -18,9 +18,10 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from cli import load_vocab, Parser, positive, run_main, UserError
-from common import (all_reduce, autocast, check_compatible, check_finite, load_checkpoint, make_optimizer,
-                    make_schedule, metrics_path, MetricsLog, pick_device, provenance, resume_training_state,
-                    save_checkpoint, save_training_state, seed_all, setup_distributed, shard)
+from common import (all_reduce, autocast, check_compatible, check_finite, finish_distributed, load_checkpoint,
+                    make_optimizer, make_schedule, metrics_path, MetricsLog, pick_device, provenance,
+                    resume_training_state, save_checkpoint, save_training_state, seed_all, setup_distributed,
+                    shard)
 from data import encode_reviews, length_batches, pad_batch, read_nsmc
 from model import Classifier, Config
 
@@ -229,6 +230,7 @@ def main(argv=None):
     if rank == 0:
         print(f"best epoch {best['epoch']} (val acc {best['val_acc']:.4f}): "
               f"NSMC test accuracy {best['test_acc']:.4f}; saved {args.save}")
+    finish_distributed()
 
 
 if __name__ == "__main__":
