@@ -5,8 +5,8 @@
 # the test set is only reported. A step whose output exists is skipped, so rerunning resumes.
 # Inputs: data/kowiki.txt, data/ratings_train.txt, data/ratings_test.txt (quickstart.sh links them).
 # Outputs: runs/exp/ (checkpoints, span data; gitignored), results/*.jsonl (metrics logs), img/*.svg.
-# The whole table, optional rows included (about 15 hours; the main rows alone about 2.6 hours):
-#   SEEDS=1 PREWIKI=1 LR=1 NODROP=1 SMALL=1 REVIEWVOCAB=1 REVIEWVOCAB16=1 PROBE=1 bash experiments.sh
+# The whole table, optional rows included (about 16 hours; the main rows alone about 2.6 hours):
+#   SEEDS=1 PREWIKI=1 LR=1 NODROP=1 SMALL=1 REVIEWVOCAB=1 REVIEWVOCAB16=1 PROBE=1 BUDGET=1 bash experiments.sh
 set -euo pipefail
 cd "$(dirname "$0")"
 out=runs/exp
@@ -182,11 +182,23 @@ if [ "${PROBE:-0}" = 1 ]; then
   if [ -e "$out/prerv16.pth" ]; then probe rv16 "$out/rv16.model" prerv16; fi
 fi
 
-# 14. Curves: one per fine-tuning row finished in runs/exp (optional rows when they were run), the
+# 14. Optional (about 50 minutes on 2 cores; run with BUDGET=1): how the gain grows with the pretraining budget.
+#     Step 12's pretraining with the 8,000-piece review vocab stopped at half the budget, 2,250 steps (same
+#     span data, lr and warmup fraction, so the schedule is the same shape, half as long), then the same
+#     fine-tuning, to set beside step 12's rows (REVIEWVOCAB=1). Makes step 12's vocab and span data if missing.
+if [ "${BUDGET:-0}" = 1 ]; then
+  once "$out/rv.model" python vocab.py --input "$out/nsmc_text.txt" --prefix "$out/rv" --vocab_size 8000
+  spans rv_ "$out/rv.model"
+  pretrain prerv-half "$out/rv_mix_span.json" --vocab "$out/rv.model" --max_steps 2250
+  evaluate prerv-half rv_ "$out/rv.model"
+  finetune prerv-half-max --pretrain "$out/prerv-half.pth" --pooling max --vocab "$out/rv.model"
+fi
+
+# 15. Curves: one per fine-tuning row finished in runs/exp (optional rows when they were run), the
 #     linear probes apart, and the pretraining losses.
 logs=()
 for name in scratch-max pre-cls pre-mean pre-max prewiki-max scratch-max-lr5e-4 pre-max-lr5e-4 scratch-max-lr1e-3 \
-            pre-max-lr1e-3 prenodrop-max scratch-rv-max prerv-max scratch-rv16-max prerv16-max; do
+            pre-max-lr1e-3 prenodrop-max scratch-rv-max prerv-half-max prerv-max scratch-rv16-max prerv16-max; do
   if [ -e "$out/$name.done" ]; then logs+=("results/$name.jsonl"); fi
 done
 python plot.py "${logs[@]}" --out img
@@ -200,4 +212,5 @@ if [ -e "$out/prewiki.pth" ]; then pre_logs+=(results/pretrain-prewiki.jsonl) pr
 if [ -e "$out/prenodrop.pth" ]; then pre_logs+=(results/pretrain-prenodrop.jsonl) pre_labels+=("reviews+kowiki, dropout 0"); fi
 if [ -e "$out/prerv.pth" ]; then pre_logs+=(results/pretrain-prerv.jsonl) pre_labels+=("reviews+kowiki, review vocab"); fi
 if [ -e "$out/prerv16.pth" ]; then pre_logs+=(results/pretrain-prerv16.jsonl) pre_labels+=("reviews+kowiki, review vocab 16k"); fi
+if [ -e "$out/prerv-half.pth" ]; then pre_logs+=(results/pretrain-prerv-half.jsonl) pre_labels+=("reviews+kowiki, review vocab, half budget"); fi
 python plot.py "${pre_logs[@]}" --labels "${pre_labels[@]}" --out img
