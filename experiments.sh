@@ -149,10 +149,13 @@ fi
 #     18.7. Then the same pretraining recipe with it (step 3's span data, step 4's flags) and
 #     fine-tuning with and without it, three seeds each. REVIEWVOCAB16=1 (about 3.3 hours) repeats it with
 #     16,000 pieces: the 8,000-piece vocab uses nearly all its ids, so it may be too small.
+reviewvocab_data() {  # name (rv, rv16), pieces: the vocab from the review text and its span data
+  once "$out/$1.model" python vocab.py --input "$out/nsmc_text.txt" --prefix "$out/$1" --vocab_size "$2"
+  spans "${1}_" "$out/$1.model"
+}
 reviewvocab() {  # name (rv, rv16), pieces
   local n=$1
-  once "$out/$n.model" python vocab.py --input "$out/nsmc_text.txt" --prefix "$out/$n" --vocab_size "$2"
-  spans "${n}_" "$out/$n.model"
+  reviewvocab_data "$n" "$2"
   finetune "scratch-$n-max" --pooling max --vocab "$out/$n.model"
   pretrain "pre$n" "$out/${n}_mix_span.json" --vocab "$out/$n.model"
   evaluate "pre$n" "${n}_" "$out/$n.model"
@@ -187,8 +190,7 @@ fi
 #     span data, lr and warmup fraction, so the schedule is the same shape, half as long), then the same
 #     fine-tuning, to set beside step 12's rows (REVIEWVOCAB=1). Makes step 12's vocab and span data if missing.
 if [ "${BUDGET:-0}" = 1 ]; then
-  once "$out/rv.model" python vocab.py --input "$out/nsmc_text.txt" --prefix "$out/rv" --vocab_size 8000
-  spans rv_ "$out/rv.model"
+  reviewvocab_data rv 8000
   pretrain prerv-half "$out/rv_mix_span.json" --vocab "$out/rv.model" --max_steps 2250
   evaluate prerv-half rv_ "$out/rv.model"
   finetune prerv-half-max --pretrain "$out/prerv-half.pth" --pooling max --vocab "$out/rv.model"
@@ -196,16 +198,15 @@ fi
 
 # 15. Curves: one per fine-tuning row finished in runs/exp (optional rows when they were run), the
 #     linear probes apart, and the pretraining losses.
-logs=()
-for name in scratch-max pre-cls pre-mean pre-max prewiki-max scratch-max-lr5e-4 pre-max-lr5e-4 scratch-max-lr1e-3 \
-            pre-max-lr1e-3 prenodrop-max scratch-rv-max prerv-half-max prerv-max scratch-rv16-max prerv16-max; do
-  if [ -e "$out/$name.done" ]; then logs+=("results/$name.jsonl"); fi
-done
+finished() {  # fine-tuning row names → the logs of those that finished in runs/exp
+  local name
+  for name; do if [ -e "$out/$name.done" ]; then echo "results/$name.jsonl"; fi; done
+}
+mapfile -t logs < <(finished scratch-max pre-cls pre-mean pre-max prewiki-max scratch-max-lr5e-4 pre-max-lr5e-4 \
+  scratch-max-lr1e-3 pre-max-lr1e-3 prenodrop-max scratch-rv-max prerv-half-max prerv-max scratch-rv16-max prerv16-max)
 python plot.py "${logs[@]}" --out img
-probes=()  # in a folder of their own: at 0.6 they would squeeze the fine-tuning curves into a thin band
-for name in probe-scratch-mix20 probe-pre probe-scratch-rv16 probe-prerv16; do
-  if [ -e "$out/$name.done" ]; then probes+=("results/$name.jsonl"); fi
-done
+# probes in a folder of their own: at 0.6 they would squeeze the fine-tuning curves into a thin band
+mapfile -t probes < <(finished probe-scratch-mix20 probe-pre probe-scratch-rv16 probe-prerv16)
 if [ ${#probes[@]} -gt 0 ]; then python plot.py "${probes[@]}" --out img/probe; fi
 pre_logs=(results/pretrain-pre.jsonl) pre_labels=(reviews+kowiki)
 if [ -e "$out/prewiki.pth" ]; then pre_logs+=(results/pretrain-prewiki.jsonl) pre_labels+=(kowiki); fi
