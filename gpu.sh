@@ -21,6 +21,15 @@ exp=${EXP:-runs/exp} data=${DATA:-data} res=${RESULTS:-results} out=runs/gpu
 minutes=${MINUTES:-4} batch=${BATCH:-128} lr=${LR:-5e-4} workers=${WORKERS:-$(nproc)} max_train=${MAX_TRAIN:-0}
 rm -rf "$out" && mkdir -p "$out" "$res"  # every run starts clean: no stale logs or checkpoints
 stamp() { echo "[$(date +%T)] $*"; }
+sync_logs() {  # every 15 s, so that a call cut off at its time limit still returns the steps and epochs done
+  while sleep 15; do
+    cp -f "$out"/half-*.jsonl "$res"/ 2>/dev/null || true
+    if [ -e "$out/pre.jsonl" ]; then cp -f "$out/pre.jsonl" "$res/pretrain-half.jsonl"; fi
+  done
+}
+sync_logs > /dev/null 2>&1 &  # no pipe held open: `| tee` ends with the script
+sync_pid=$!
+trap 'kill "$sync_pid" 2>/dev/null || true' EXIT
 
 stamp "span data (5 masked copies of the reviews, 1 of kowiki, 128 tokens, as experiments.sh step 3)"
 python3 data.py --input "$exp/nsmc_text.txt" --vocab "$exp/rv.model" --output "$out/nsmc_span.json" \
@@ -60,7 +69,8 @@ finetune() {  # name, then extra flags
     --save "$out/$name.pth" "$@"
   cp "$out/$name.jsonl" "$res/$name.jsonl"
 }
-finetune half-scratch-max --pooling max
+# the pretrained row first: if the call runs out of time, the row only a GPU can give is the one kept
 finetune half-pre-max --pretrain "$out/pre.pth" --pooling max
+finetune half-scratch-max --pooling max
 stamp "done"
 python3 plot.py --table "$res"/half-*.jsonl
