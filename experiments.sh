@@ -5,7 +5,7 @@
 # the test set is only reported. A step whose output exists is skipped, so rerunning resumes.
 # Inputs: data/kowiki.txt, data/ratings_train.txt, data/ratings_test.txt (quickstart.sh links them).
 # Outputs: runs/exp/ (checkpoints, span data; gitignored), results/*.jsonl (metrics logs), img/*.svg.
-# The whole table, optional rows included (about 16 hours; the main rows alone about 2.6 hours):
+# The whole table, optional rows included (about 17 hours; the main rows alone about 2.6 hours):
 #   SEEDS=1 PREWIKI=1 LR=1 NODROP=1 SMALL=1 REVIEWVOCAB=1 REVIEWVOCAB16=1 PROBE=1 BUDGET=1 bash experiments.sh
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -185,15 +185,20 @@ if [ "${PROBE:-0}" = 1 ]; then
   if [ -e "$out/prerv16.pth" ]; then probe rv16 "$out/rv16.model" prerv16; fi
 fi
 
-# 14. Optional (about 50 minutes on 2 cores; run with BUDGET=1): how the gain grows with the pretraining budget.
-#     Step 12's pretraining with the 8,000-piece review vocab stopped at half the budget, 2,250 steps (same
-#     span data, lr and warmup fraction, so the schedule is the same shape, half as long), then the same
-#     fine-tuning, to set beside step 12's rows (REVIEWVOCAB=1). Makes step 12's vocab and span data if missing.
+# 14. Optional (about 90 minutes on 2 cores; run with BUDGET=1): how the gain grows with the pretraining budget.
+#     Step 12's pretraining with the 8,000-piece review vocab stopped at half and a quarter of the budget,
+#     2,250 and 1,125 steps (same span data, lr and warmup fraction, so the schedule is the same shape, shorter),
+#     then the same fine-tuning, to set beside step 12's rows (REVIEWVOCAB=1). Makes step 12's vocab and span
+#     data if missing.
+budget() {  # name, pretraining steps
+  pretrain "$1" "$out/rv_mix_span.json" --vocab "$out/rv.model" --max_steps "$2"
+  evaluate "$1" rv_ "$out/rv.model"
+  finetune "$1-max" --pretrain "$out/$1.pth" --pooling max --vocab "$out/rv.model"
+}
 if [ "${BUDGET:-0}" = 1 ]; then
   reviewvocab_data rv 8000
-  pretrain prerv-half "$out/rv_mix_span.json" --vocab "$out/rv.model" --max_steps 2250
-  evaluate prerv-half rv_ "$out/rv.model"
-  finetune prerv-half-max --pretrain "$out/prerv-half.pth" --pooling max --vocab "$out/rv.model"
+  budget prerv-half 2250
+  budget prerv-quarter 1125
 fi
 
 # 15. Curves: one per fine-tuning row finished in runs/exp (optional rows when they were run), the
@@ -203,7 +208,7 @@ finished() {  # fine-tuning row names → the logs of those that finished in run
   for name; do if [ -e "$out/$name.done" ]; then echo "results/$name.jsonl"; fi; done
 }
 mapfile -t logs < <(finished scratch-max pre-cls pre-mean pre-max prewiki-max scratch-max-lr5e-4 pre-max-lr5e-4 \
-  scratch-max-lr1e-3 pre-max-lr1e-3 prenodrop-max scratch-rv-max prerv-half-max prerv-max scratch-rv16-max prerv16-max)
+  scratch-max-lr1e-3 pre-max-lr1e-3 prenodrop-max scratch-rv-max prerv-quarter-max prerv-half-max prerv-max scratch-rv16-max prerv16-max)
 python plot.py "${logs[@]}" --out img
 # probes in a folder of their own: at 0.6 they would squeeze the fine-tuning curves into a thin band
 mapfile -t probes < <(finished probe-scratch-mix20 probe-pre probe-scratch-rv16 probe-prerv16)
@@ -214,4 +219,5 @@ if [ -e "$out/prenodrop.pth" ]; then pre_logs+=(results/pretrain-prenodrop.jsonl
 if [ -e "$out/prerv.pth" ]; then pre_logs+=(results/pretrain-prerv.jsonl) pre_labels+=("reviews+kowiki, review vocab"); fi
 if [ -e "$out/prerv16.pth" ]; then pre_logs+=(results/pretrain-prerv16.jsonl) pre_labels+=("reviews+kowiki, review vocab 16k"); fi
 if [ -e "$out/prerv-half.pth" ]; then pre_logs+=(results/pretrain-prerv-half.jsonl) pre_labels+=("reviews+kowiki, review vocab, half budget"); fi
+if [ -e "$out/prerv-quarter.pth" ]; then pre_logs+=(results/pretrain-prerv-quarter.jsonl) pre_labels+=("reviews+kowiki, review vocab, quarter budget"); fi
 python plot.py "${pre_logs[@]}" --labels "${pre_labels[@]}" --out img
