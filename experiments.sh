@@ -214,10 +214,13 @@ python plot.py "${logs[@]}" --out img
 mapfile -t probes < <(finished probe-scratch-mix20 probe-pre probe-scratch-rv16 probe-prerv16)
 if [ ${#probes[@]} -gt 0 ]; then python plot.py "${probes[@]}" --out img/probe; fi
 pre_logs=(results/pretrain-pre.jsonl) pre_labels=(reviews+kowiki)
-if [ -e "$out/prewiki.pth" ]; then pre_logs+=(results/pretrain-prewiki.jsonl) pre_labels+=(kowiki); fi
-if [ -e "$out/prenodrop.pth" ]; then pre_logs+=(results/pretrain-prenodrop.jsonl) pre_labels+=("reviews+kowiki, dropout 0"); fi
-if [ -e "$out/prerv.pth" ]; then pre_logs+=(results/pretrain-prerv.jsonl) pre_labels+=("reviews+kowiki, review vocab"); fi
-if [ -e "$out/prerv16.pth" ]; then pre_logs+=(results/pretrain-prerv16.jsonl) pre_labels+=("reviews+kowiki, review vocab 16k"); fi
-if [ -e "$out/prerv-half.pth" ]; then pre_logs+=(results/pretrain-prerv-half.jsonl) pre_labels+=("reviews+kowiki, review vocab, half budget"); fi
-if [ -e "$out/prerv-quarter.pth" ]; then pre_logs+=(results/pretrain-prerv-quarter.jsonl) pre_labels+=("reviews+kowiki, review vocab, quarter budget"); fi
+pretrained() {  # pretraining run name, plot label: its loss curve when it ran
+  if [ -e "$out/$1.pth" ]; then pre_logs+=("results/pretrain-$1.jsonl") pre_labels+=("$2"); fi
+}
+pretrained prewiki kowiki
+pretrained prenodrop "reviews+kowiki, dropout 0"
+pretrained prerv "reviews+kowiki, review vocab"
+pretrained prerv16 "reviews+kowiki, review vocab 16k"
+pretrained prerv-half "reviews+kowiki, review vocab, half budget"
+pretrained prerv-quarter "reviews+kowiki, review vocab, quarter budget"
 python plot.py "${pre_logs[@]}" --labels "${pre_labels[@]}" --out img
