@@ -5,8 +5,8 @@
 # the test set is only reported. A step whose output exists is skipped, so rerunning resumes.
 # Inputs: data/kowiki.txt, data/ratings_train.txt, data/ratings_test.txt (quickstart.sh links them).
 # Outputs: runs/exp/ (checkpoints, span data; gitignored), results/*.jsonl (metrics logs), img/*.svg.
-# The whole table, optional rows included (about 17 hours; the main rows alone about 2.6 hours):
-#   SEEDS=1 PREWIKI=1 LR=1 NODROP=1 SMALL=1 REVIEWVOCAB=1 REVIEWVOCAB16=1 PROBE=1 BUDGET=1 bash experiments.sh
+# The whole table, optional rows included (about 18 hours; the main rows alone about 2.6 hours):
+#   SEEDS=1 PREWIKI=1 LR=1 NODROP=1 SMALL=1 REVIEWVOCAB=1 REVIEWVOCAB16=1 PROBE=1 BUDGET=1 SEQ64=1 bash experiments.sh
 set -euo pipefail
 cd "$(dirname "$0")"
 out=runs/exp
@@ -201,14 +201,36 @@ if [ "${BUDGET:-0}" = 1 ]; then
   budget prerv-quarter 1125
 fi
 
-# 15. Curves: one per fine-tuning row finished in runs/exp (optional rows when they were run), the
+# 15. Optional (about 60 minutes on 2 cores, 100 on a slow day; run with SEQ64=1): sequence length matched to the task. NSMC
+#     reviews average 17 tokens, so 128-token pretraining sequences pack several reviews and kowiki text the task
+#     never shows. Step 14's half budget again (2,250 steps, review vocab) on 64-token sequences, 64 per batch:
+#     the same tokens per step and in all, only the length differs. Both encoders are scored on held-out kowiki
+#     cut at 64 tokens (positions past 64 were never trained in this one).
+if [ "${SEQ64:-0}" = 1 ]; then
+  reviewvocab_data rv 8000
+  once "$out/rv64_nsmc_span.json" python data.py --input "$out/nsmc_text.txt" --vocab "$out/rv.model" \
+    --output "$out/rv64_nsmc_span.json" --n_seq 64 --dupe 5
+  once "$out/rv64_kowiki20_span.json" python data.py --input "$out/kowiki20.txt" --vocab "$out/rv.model" \
+    --output "$out/rv64_kowiki20_span.json" --n_seq 64 --dupe 1
+  write "$out/rv64_mix_span.json" cat "$out/rv64_nsmc_span.json" "$out/rv64_kowiki20_span.json"
+  pretrain prerv-seq64 "$out/rv64_mix_span.json" --vocab "$out/rv.model" --max_steps 2250 --batch 64
+  once "$out/rv64_heldout_span.json" python data.py --input "$out/heldout.txt" --vocab "$out/rv.model" \
+    --output "$out/rv64_heldout_span.json" --n_seq 64 --dupe 1
+  for n in prerv-seq64 prerv-half; do
+    write "results/eval64-$n.txt" python pretrain.py --eval 4000 --save "$out/$n.pth" --vocab "$out/rv.model" \
+      --input "$out/rv64_heldout_span.json"
+  done
+  finetune prerv-seq64-max --pretrain "$out/prerv-seq64.pth" --pooling max --vocab "$out/rv.model"
+fi
+
+# 16. Curves: one per fine-tuning row finished in runs/exp (optional rows when they were run), the
 #     linear probes apart, and the pretraining losses.
 finished() {  # fine-tuning row names → the logs of those that finished in runs/exp
   local name
   for name; do if [ -e "$out/$name.done" ]; then echo "results/$name.jsonl"; fi; done
 }
 mapfile -t logs < <(finished scratch-max pre-cls pre-mean pre-max prewiki-max scratch-max-lr5e-4 pre-max-lr5e-4 \
-  scratch-max-lr1e-3 pre-max-lr1e-3 prenodrop-max scratch-rv-max prerv-quarter-max prerv-half-max prerv-max scratch-rv16-max prerv16-max)
+  scratch-max-lr1e-3 pre-max-lr1e-3 prenodrop-max scratch-rv-max prerv-quarter-max prerv-half-max prerv-seq64-max prerv-max scratch-rv16-max prerv16-max)
 python plot.py "${logs[@]}" --out img
 # probes in a folder of their own: at 0.6 they would squeeze the fine-tuning curves into a thin band
 mapfile -t probes < <(finished probe-scratch-mix20 probe-pre probe-scratch-rv16 probe-prerv16)
@@ -223,4 +245,5 @@ pretrained prerv "reviews+kowiki, review vocab"
 pretrained prerv16 "reviews+kowiki, review vocab 16k"
 pretrained prerv-half "reviews+kowiki, review vocab, half budget"
 pretrained prerv-quarter "reviews+kowiki, review vocab, quarter budget"
+pretrained prerv-seq64 "reviews+kowiki, review vocab, half budget, 64 tokens"
 python plot.py "${pre_logs[@]}" --labels "${pre_labels[@]}" --out img
