@@ -216,9 +216,9 @@ if [ "${SEQ64:-0}" = 1 ]; then
   pretrain prerv-seq64 "$out/rv64_mix_span.json" --vocab "$out/rv.model" --max_steps 2250 --batch 64
   once "$out/rv64_heldout_span.json" python data.py --input "$out/heldout.txt" --vocab "$out/rv.model" \
     --output "$out/rv64_heldout_span.json" --n_seq 64 --dupe 1
-  for n in prerv-seq64 prerv-half; do
-    write "results/eval64-$n.txt" python pretrain.py --eval 4000 --save "$out/$n.pth" --vocab "$out/rv.model" \
-      --input "$out/rv64_heldout_span.json"
+  for n in prerv-seq64 prerv-half; do  # prerv-half when BUDGET=1 has made it
+    if [ -e "$out/$n.pth" ]; then write "results/eval64-$n.txt" python pretrain.py --eval 4000 --save "$out/$n.pth" --vocab "$out/rv.model" \
+      --input "$out/rv64_heldout_span.json"; fi
   done
   finetune prerv-seq64-max --pretrain "$out/prerv-seq64.pth" --pooling max --vocab "$out/rv.model"
 fi
