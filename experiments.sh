@@ -190,11 +190,14 @@ fi
 #     2,250 and 1,125 steps (same span data, lr and warmup fraction, so the schedule is the same shape, shorter),
 #     then the same fine-tuning, to set beside step 12's rows (REVIEWVOCAB=1). Makes step 12's vocab and span
 #     data if missing.
-budget() {  # name, pretraining steps, then extra pretraining flags
+pretrain_rv() {  # name, pretraining steps, then extra pretraining flags: pretraining and its held-out score
   local name=$1 steps=$2; shift 2
   pretrain "$name" "$out/rv_mix_span.json" --vocab "$out/rv.model" --max_steps "$steps" "$@"
   evaluate "$name" rv_ "$out/rv.model"
-  finetune "$name-max" --pretrain "$out/$name.pth" --pooling max --vocab "$out/rv.model"
+}
+budget() {  # as pretrain_rv, then the fine-tuning
+  pretrain_rv "$@"
+  finetune "$1-max" --pretrain "$out/$1.pth" --pooling max --vocab "$out/rv.model"
 }
 if [ "${BUDGET:-0}" = 1 ]; then
   reviewvocab_data rv 8000
@@ -242,13 +245,8 @@ fi
 #     is the pretraining's validation: the two that lose on it to lr 1e-3 with 20% warmup are not fine-tuned.
 if [ "${SCHEDULE:-0}" = 1 ]; then
   reviewvocab_data rv 8000
-  scored_only() {  # name, then pretraining flags: pretraining and its held-out score, no fine-tuning
-    local name=$1; shift
-    pretrain "$name" "$out/rv_mix_span.json" --vocab "$out/rv.model" --max_steps 1125 "$@"
-    evaluate "$name" rv_ "$out/rv.model"
-  }
-  scored_only prerv-quarter-lr2e-3 --lr 2e-3
-  scored_only prerv-quarter-wu20-lr5e-4 --warmup 0.2 --lr 5e-4
+  pretrain_rv prerv-quarter-lr2e-3 1125 --lr 2e-3
+  pretrain_rv prerv-quarter-wu20-lr5e-4 1125 --warmup 0.2 --lr 5e-4
   budget prerv-quarter-wu20 1125 --warmup 0.2
   for seed in 1 2; do  # is its gain over the model from scratch more than seed noise?
     finetune "prerv-quarter-wu20-max-seed$seed" --pretrain "$out/prerv-quarter-wu20.pth" --pooling max \
