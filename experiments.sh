@@ -5,8 +5,8 @@
 # the test set is only reported. A step whose output exists is skipped, so rerunning resumes.
 # Inputs: data/kowiki.txt, data/ratings_train.txt, data/ratings_test.txt (quickstart.sh links them).
 # Outputs: runs/exp/ (checkpoints, span data; gitignored), results/*.jsonl (metrics logs), img/*.svg.
-# The whole table, optional rows included (about 20 hours; the main rows alone about 2.6 hours):
-#   SEEDS=1 PREWIKI=1 LR=1 NODROP=1 SMALL=1 REVIEWVOCAB=1 REVIEWVOCAB16=1 PROBE=1 BUDGET=1 SEQ64=1 EPOCHS=1 SCHEDULE=1 bash experiments.sh
+# The whole table, optional rows included (about 22 hours; the main rows alone about 2.6 hours):
+#   SEEDS=1 PREWIKI=1 LR=1 NODROP=1 SMALL=1 REVIEWVOCAB=1 REVIEWVOCAB16=1 PROBE=1 BUDGET=1 SEQ64=1 EPOCHS=1 SCHEDULE=1 SEQ64FULL=1 bash experiments.sh
 set -euo pipefail
 cd "$(dirname "$0")"
 out=runs/exp
@@ -210,16 +210,20 @@ fi
 #     never shows. Step 14's half budget again (2,250 steps, review vocab) on 64-token sequences, 64 per batch:
 #     the same tokens per step and in all, only the length differs. Both encoders are scored on held-out kowiki
 #     cut at 64 tokens (positions past 64 were never trained in this one).
+spans64() {  # file-name prefix, vocab model: step 3's span data and step 4b's held-out text at 64 tokens
+  local pre=$1 vocab=$2
+  once "$out/${pre}nsmc_span.json" python data.py --input "$out/nsmc_text.txt" --vocab "$vocab" \
+    --output "$out/${pre}nsmc_span.json" --n_seq 64 --dupe 5
+  once "$out/${pre}kowiki20_span.json" python data.py --input "$out/kowiki20.txt" --vocab "$vocab" \
+    --output "$out/${pre}kowiki20_span.json" --n_seq 64 --dupe 1
+  write "$out/${pre}mix_span.json" cat "$out/${pre}nsmc_span.json" "$out/${pre}kowiki20_span.json"
+  once "$out/${pre}heldout_span.json" python data.py --input "$out/heldout.txt" --vocab "$vocab" \
+    --output "$out/${pre}heldout_span.json" --n_seq 64 --dupe 1
+}
 if [ "${SEQ64:-0}" = 1 ]; then
   reviewvocab_data rv 8000
-  once "$out/rv64_nsmc_span.json" python data.py --input "$out/nsmc_text.txt" --vocab "$out/rv.model" \
-    --output "$out/rv64_nsmc_span.json" --n_seq 64 --dupe 5
-  once "$out/rv64_kowiki20_span.json" python data.py --input "$out/kowiki20.txt" --vocab "$out/rv.model" \
-    --output "$out/rv64_kowiki20_span.json" --n_seq 64 --dupe 1
-  write "$out/rv64_mix_span.json" cat "$out/rv64_nsmc_span.json" "$out/rv64_kowiki20_span.json"
+  spans64 rv64_ "$out/rv.model"
   pretrain prerv-seq64 "$out/rv64_mix_span.json" --vocab "$out/rv.model" --max_steps 2250 --batch 64
-  once "$out/rv64_heldout_span.json" python data.py --input "$out/heldout.txt" --vocab "$out/rv.model" \
-    --output "$out/rv64_heldout_span.json" --n_seq 64 --dupe 1
   for n in prerv-seq64 prerv-half; do  # prerv-half when BUDGET=1 has made it
     if [ -e "$out/$n.pth" ]; then write "results/eval64-$n.txt" python pretrain.py --eval 4000 --save "$out/$n.pth" --vocab "$out/rv.model" \
       --input "$out/rv64_heldout_span.json"; fi
@@ -254,7 +258,26 @@ if [ "${SCHEDULE:-0}" = 1 ]; then
   done
 fi
 
-# 18. Curves: one per fine-tuning row finished in runs/exp (optional rows when they were run), the
+# 18. Optional (about 2.1 hours on 2 cores; run with SEQ64FULL=1): step 15's 64-token sequences at the full
+#     budget, with the best row's 16,000-piece review vocab (step 12's REVIEWVOCAB16=1): 4,500 steps of 64 × 64
+#     tokens, the tokens per step and in all of the 128-token runs, then fine-tuning with three seeds, to set
+#     beside prerv16-max and its seeds.
+if [ "${SEQ64FULL:-0}" = 1 ]; then
+  once "$out/rv16.model" python vocab.py --input "$out/nsmc_text.txt" --prefix "$out/rv16" --vocab_size 16000
+  spans64 rv16_64_ "$out/rv16.model"
+  pretrain prerv16-seq64 "$out/rv16_64_mix_span.json" --vocab "$out/rv16.model" --batch 64
+  for n in prerv16-seq64 prerv16; do  # prerv16 when REVIEWVOCAB16=1 has made it
+    if [ -e "$out/$n.pth" ]; then write "results/eval64-$n.txt" python pretrain.py --eval 4000 --save "$out/$n.pth" \
+      --vocab "$out/rv16.model" --input "$out/rv16_64_heldout_span.json"; fi
+  done
+  finetune prerv16-seq64-max --pretrain "$out/prerv16-seq64.pth" --pooling max --vocab "$out/rv16.model"
+  for seed in 1 2; do
+    finetune "prerv16-seq64-max-seed$seed" --pretrain "$out/prerv16-seq64.pth" --pooling max \
+      --vocab "$out/rv16.model" --seed "$seed"
+  done
+fi
+
+# 19. Curves: one per fine-tuning row finished in runs/exp (optional rows when they were run), the
 #     linear probes apart, and the pretraining losses.
 finished() {  # fine-tuning row names → the logs of those that finished in runs/exp
   local name
@@ -262,7 +285,7 @@ finished() {  # fine-tuning row names → the logs of those that finished in run
 }
 mapfile -t logs < <(finished scratch-max pre-cls pre-mean pre-max prewiki-max scratch-max-lr5e-4 pre-max-lr5e-4 \
   scratch-max-lr1e-3 pre-max-lr1e-3 prenodrop-max scratch-rv-max prerv-quarter-max prerv-half-max prerv-seq64-max prerv-max scratch-rv16-max prerv16-max \
-  scratch-rv16-max-ep3 prerv16-max-ep3 prerv-quarter-wu20-max)
+  scratch-rv16-max-ep3 prerv16-max-ep3 prerv-quarter-wu20-max prerv16-seq64-max)
 python plot.py "${logs[@]}" --out img
 # probes in a folder of their own: at 0.6 they would squeeze the fine-tuning curves into a thin band
 mapfile -t probes < <(finished probe-scratch-mix20 probe-pre probe-scratch-rv16 probe-prerv16)
@@ -281,4 +304,5 @@ pretrained prerv-seq64 "reviews+kowiki, review vocab, half budget, 64 tokens"
 pretrained prerv-quarter-lr2e-3 "reviews+kowiki, review vocab, quarter budget, lr 2e-3"
 pretrained prerv-quarter-wu20 "reviews+kowiki, review vocab, quarter budget, 20% warmup"
 pretrained prerv-quarter-wu20-lr5e-4 "reviews+kowiki, review vocab, quarter budget, 20% warmup, lr 5e-4"
+pretrained prerv16-seq64 "reviews+kowiki, review vocab 16k, 64 tokens"
 python plot.py "${pre_logs[@]}" --labels "${pre_labels[@]}" --out img
