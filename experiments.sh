@@ -275,6 +275,7 @@ if [ "${SEQ64FULL:-0}" = 1 ]; then
     finetune "prerv16-seq64-max-seed$seed" --pretrain "$out/prerv16-seq64.pth" --pooling max \
       --vocab "$out/rv16.model" --seed "$seed"
   done
+  if [ "${PROBE:-0}" = 1 ]; then probe rv16 "$out/rv16.model" prerv16-seq64; fi  # step 13's probes, this encoder
 fi
 
 # 19. Curves: one per fine-tuning row finished in runs/exp (optional rows when they were run), the
@@ -288,7 +289,7 @@ mapfile -t logs < <(finished scratch-max pre-cls pre-mean pre-max prewiki-max sc
   scratch-rv16-max-ep3 prerv16-max-ep3 prerv-quarter-wu20-max prerv16-seq64-max)
 python plot.py "${logs[@]}" --out img
 # probes in a folder of their own: at 0.6 they would squeeze the fine-tuning curves into a thin band
-mapfile -t probes < <(finished probe-scratch-mix20 probe-pre probe-scratch-rv16 probe-prerv16)
+mapfile -t probes < <(finished probe-scratch-mix20 probe-pre probe-scratch-rv16 probe-prerv16 probe-prerv16-seq64)
 if [ ${#probes[@]} -gt 0 ]; then python plot.py "${probes[@]}" --out img/probe; fi
 pre_logs=(results/pretrain-pre.jsonl) pre_labels=(reviews+kowiki)
 pretrained() {  # pretraining run name, plot label: its loss curve when it ran
