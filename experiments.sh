@@ -35,12 +35,12 @@ write "$out/mix20.txt" cat "$out/kowiki20.txt" "$out/nsmc_text.txt"
 once "$out/mix20.model" python vocab.py --input "$out/mix20.txt" --prefix "$out/mix20"
 
 # 3. Span-masked data at 128 tokens: five differently masked copies of the reviews, one of kowiki.
-spans() {  # file-name prefix ("" or NAME_ as in step 12), vocab model
-  local pre=$1 vocab=$2
+spans() {  # file-name prefix ("" or NAME_ as in step 12), vocab model, optional sequence length (128)
+  local pre=$1 vocab=$2 n_seq=${3:-128}
   once "$out/${pre}nsmc_span.json" python data.py --input "$out/nsmc_text.txt" --vocab "$vocab" \
-    --output "$out/${pre}nsmc_span.json" --n_seq 128 --dupe 5
+    --output "$out/${pre}nsmc_span.json" --n_seq "$n_seq" --dupe 5
   once "$out/${pre}kowiki20_span.json" python data.py --input "$out/kowiki20.txt" --vocab "$vocab" \
-    --output "$out/${pre}kowiki20_span.json" --n_seq 128 --dupe 1
+    --output "$out/${pre}kowiki20_span.json" --n_seq "$n_seq" --dupe 1
   write "$out/${pre}mix_span.json" cat "$out/${pre}nsmc_span.json" "$out/${pre}kowiki20_span.json"
 }
 spans "" "$out/mix20.model"
@@ -212,11 +212,7 @@ fi
 #     cut at 64 tokens (positions past 64 were never trained in this one).
 spans64() {  # file-name prefix, vocab model: step 3's span data and step 4b's held-out text at 64 tokens
   local pre=$1 vocab=$2
-  once "$out/${pre}nsmc_span.json" python data.py --input "$out/nsmc_text.txt" --vocab "$vocab" \
-    --output "$out/${pre}nsmc_span.json" --n_seq 64 --dupe 5
-  once "$out/${pre}kowiki20_span.json" python data.py --input "$out/kowiki20.txt" --vocab "$vocab" \
-    --output "$out/${pre}kowiki20_span.json" --n_seq 64 --dupe 1
-  write "$out/${pre}mix_span.json" cat "$out/${pre}nsmc_span.json" "$out/${pre}kowiki20_span.json"
+  spans "$pre" "$vocab" 64
   once "$out/${pre}heldout_span.json" python data.py --input "$out/heldout.txt" --vocab "$vocab" \
     --output "$out/${pre}heldout_span.json" --n_seq 64 --dupe 1
 }
