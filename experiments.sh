@@ -149,8 +149,11 @@ fi
 #     18.7. Then the same pretraining recipe with it (step 3's span data, step 4's flags) and
 #     fine-tuning with and without it, three seeds each. REVIEWVOCAB16=1 (about 3.3 hours) repeats it with
 #     16,000 pieces: the 8,000-piece vocab uses nearly all its ids, so it may be too small.
-reviewvocab_data() {  # name (rv, rv16), pieces: the vocab from the review text and its span data
+reviewvocab_model() {  # name (rv, rv16), pieces: the vocab from the review text
   once "$out/$1.model" python vocab.py --input "$out/nsmc_text.txt" --prefix "$out/$1" --vocab_size "$2"
+}
+reviewvocab_data() {  # name, pieces: that vocab and its span data
+  reviewvocab_model "$1" "$2"
   spans "${1}_" "$out/$1.model"
 }
 reviewvocab() {  # name (rv, rv16), pieces
@@ -216,14 +219,15 @@ spans64() {  # file-name prefix, vocab model: step 3's span data and step 4b's h
   once "$out/${pre}heldout_span.json" python data.py --input "$out/heldout.txt" --vocab "$vocab" \
     --output "$out/${pre}heldout_span.json" --n_seq 64 --dupe 1
 }
+evaluate64() {  # pretraining run (skipped when it has not run), vocab model, spans64 prefix: its held-out score
+  if [ -e "$out/$1.pth" ]; then write "results/eval64-$1.txt" python pretrain.py --eval 4000 --save "$out/$1.pth" \
+    --vocab "$2" --input "$out/${3}heldout_span.json"; fi
+}
 if [ "${SEQ64:-0}" = 1 ]; then
   reviewvocab_data rv 8000
   spans64 rv64_ "$out/rv.model"
   pretrain prerv-seq64 "$out/rv64_mix_span.json" --vocab "$out/rv.model" --max_steps 2250 --batch 64
-  for n in prerv-seq64 prerv-half; do  # prerv-half when BUDGET=1 has made it
-    if [ -e "$out/$n.pth" ]; then write "results/eval64-$n.txt" python pretrain.py --eval 4000 --save "$out/$n.pth" --vocab "$out/rv.model" \
-      --input "$out/rv64_heldout_span.json"; fi
-  done
+  for n in prerv-seq64 prerv-half; do evaluate64 "$n" "$out/rv.model" rv64_; done  # prerv-half when BUDGET=1 made it
   finetune prerv-seq64-max --pretrain "$out/prerv-seq64.pth" --pooling max --vocab "$out/rv.model"
 fi
 
@@ -231,7 +235,7 @@ fi
 #     row above chose its last epoch, so step 12's 16,000-piece rows again with 3 epochs (the rate now decays over
 #     three): from scratch and, when REVIEWVOCAB16=1 has made prerv16, from that encoder.
 if [ "${EPOCHS:-0}" = 1 ]; then
-  once "$out/rv16.model" python vocab.py --input "$out/nsmc_text.txt" --prefix "$out/rv16" --vocab_size 16000
+  reviewvocab_model rv16 16000
   finetune scratch-rv16-max-ep3 --pooling max --vocab "$out/rv16.model" --epoch 3
   if [ -e "$out/prerv16.pth" ]; then
     finetune prerv16-max-ep3 --pretrain "$out/prerv16.pth" --pooling max --vocab "$out/rv16.model" --epoch 3
@@ -259,13 +263,10 @@ fi
 #     tokens, the tokens per step and in all of the 128-token runs, then fine-tuning with three seeds, to set
 #     beside prerv16-max and its seeds.
 if [ "${SEQ64FULL:-0}" = 1 ]; then
-  once "$out/rv16.model" python vocab.py --input "$out/nsmc_text.txt" --prefix "$out/rv16" --vocab_size 16000
+  reviewvocab_model rv16 16000
   spans64 rv16_64_ "$out/rv16.model"
   pretrain prerv16-seq64 "$out/rv16_64_mix_span.json" --vocab "$out/rv16.model" --batch 64
-  for n in prerv16-seq64 prerv16; do  # prerv16 when REVIEWVOCAB16=1 has made it
-    if [ -e "$out/$n.pth" ]; then write "results/eval64-$n.txt" python pretrain.py --eval 4000 --save "$out/$n.pth" \
-      --vocab "$out/rv16.model" --input "$out/rv16_64_heldout_span.json"; fi
-  done
+  for n in prerv16-seq64 prerv16; do evaluate64 "$n" "$out/rv16.model" rv16_64_; done  # prerv16 when REVIEWVOCAB16=1 made it
   finetune prerv16-seq64-max --pretrain "$out/prerv16-seq64.pth" --pooling max --vocab "$out/rv16.model"
   for seed in 1 2; do
     finetune "prerv16-seq64-max-seed$seed" --pretrain "$out/prerv16-seq64.pth" --pooling max \
