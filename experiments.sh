@@ -5,8 +5,8 @@
 # the test set is only reported. A step whose output exists is skipped, so rerunning resumes.
 # Inputs: data/kowiki.txt, data/ratings_train.txt, data/ratings_test.txt (quickstart.sh links them).
 # Outputs: runs/exp/ (checkpoints, span data; gitignored), results/*.jsonl (metrics logs), img/*.svg.
-# The whole table, optional rows included (about 22 hours; the main rows alone about 2.6 hours):
-#   SEEDS=1 PREWIKI=1 LR=1 NODROP=1 SMALL=1 REVIEWVOCAB=1 REVIEWVOCAB16=1 PROBE=1 BUDGET=1 SEQ64=1 EPOCHS=1 SCHEDULE=1 SEQ64FULL=1 bash experiments.sh
+# The whole table, optional rows included (about 24 hours; the main rows alone about 2.6 hours):
+#   SEEDS=1 PREWIKI=1 LR=1 NODROP=1 SMALL=1 REVIEWVOCAB=1 REVIEWVOCAB16=1 PROBE=1 BUDGET=1 SEQ64=1 EPOCHS=1 SCHEDULE=1 SEQ64FULL=1 SEQ32FULL=1 bash experiments.sh
 set -euo pipefail
 cd "$(dirname "$0")"
 out=runs/exp
@@ -213,21 +213,21 @@ fi
 #     never shows. Step 14's half budget again (2,250 steps, review vocab) on 64-token sequences, 64 per batch:
 #     the same tokens per step and in all, only the length differs. Both encoders are scored on held-out kowiki
 #     cut at 64 tokens (positions past 64 were never trained in this one).
-spans64() {  # file-name prefix, vocab model: step 3's span data and step 4b's held-out text at 64 tokens
-  local pre=$1 vocab=$2
-  spans "$pre" "$vocab" 64
+spans_short() {  # file-name prefix, vocab model, sequence length: step 3's span data and step 4b's held-out text
+  local pre=$1 vocab=$2 n_seq=$3
+  spans "$pre" "$vocab" "$n_seq"
   once "$out/${pre}heldout_span.json" python data.py --input "$out/heldout.txt" --vocab "$vocab" \
-    --output "$out/${pre}heldout_span.json" --n_seq 64 --dupe 1
+    --output "$out/${pre}heldout_span.json" --n_seq "$n_seq" --dupe 1
 }
-evaluate64() {  # pretraining run (skipped when it has not run), vocab model, spans64 prefix: its held-out score
-  if [ -e "$out/$1.pth" ]; then write "results/eval64-$1.txt" python pretrain.py --eval 4000 --save "$out/$1.pth" \
+evaluate_short() {  # pretraining run (skipped when it has not run), vocab model, spans_short prefix, length: held-out score
+  if [ -e "$out/$1.pth" ]; then write "results/eval$4-$1.txt" python pretrain.py --eval 4000 --save "$out/$1.pth" \
     --vocab "$2" --input "$out/${3}heldout_span.json"; fi
 }
 if [ "${SEQ64:-0}" = 1 ]; then
   reviewvocab_data rv 8000
-  spans64 rv64_ "$out/rv.model"
+  spans_short rv64_ "$out/rv.model" 64
   pretrain prerv-seq64 "$out/rv64_mix_span.json" --vocab "$out/rv.model" --max_steps 2250 --batch 64
-  for n in prerv-seq64 prerv-half; do evaluate64 "$n" "$out/rv.model" rv64_; done  # prerv-half when BUDGET=1 made it
+  for n in prerv-seq64 prerv-half; do evaluate_short "$n" "$out/rv.model" rv64_ 64; done  # prerv-half when BUDGET=1 made it
   finetune prerv-seq64-max --pretrain "$out/prerv-seq64.pth" --pooling max --vocab "$out/rv.model"
 fi
 
@@ -262,20 +262,26 @@ fi
 #     budget, with the best row's 16,000-piece review vocab (step 12's REVIEWVOCAB16=1): 4,500 steps of 64 × 64
 #     tokens, the tokens per step and in all of the 128-token runs, then fine-tuning with three seeds, to set
 #     beside prerv16-max and its seeds.
-if [ "${SEQ64FULL:-0}" = 1 ]; then
+seqfull() {  # sequence length, sequences per batch (their product 4,096 tokens, as 32 × 128), then the encoders
+  local n_seq=$1 batch=$2 name=prerv16-seq$1; shift 2  # to score beside it on held-out text cut at that length
   reviewvocab_model rv16 16000
-  spans64 rv16_64_ "$out/rv16.model"
-  pretrain prerv16-seq64 "$out/rv16_64_mix_span.json" --vocab "$out/rv16.model" --batch 64
-  for n in prerv16-seq64 prerv16; do evaluate64 "$n" "$out/rv16.model" rv16_64_; done  # prerv16 when REVIEWVOCAB16=1 made it
-  finetune prerv16-seq64-max --pretrain "$out/prerv16-seq64.pth" --pooling max --vocab "$out/rv16.model"
+  spans_short "rv16_${n_seq}_" "$out/rv16.model" "$n_seq"
+  pretrain "$name" "$out/rv16_${n_seq}_mix_span.json" --vocab "$out/rv16.model" --batch "$batch"
+  for n in "$name" "$@"; do evaluate_short "$n" "$out/rv16.model" "rv16_${n_seq}_" "$n_seq"; done
+  finetune "$name-max" --pretrain "$out/$name.pth" --pooling max --vocab "$out/rv16.model"
   for seed in 1 2; do
-    finetune "prerv16-seq64-max-seed$seed" --pretrain "$out/prerv16-seq64.pth" --pooling max \
-      --vocab "$out/rv16.model" --seed "$seed"
+    finetune "$name-max-seed$seed" --pretrain "$out/$name.pth" --pooling max --vocab "$out/rv16.model" --seed "$seed"
   done
-  if [ "${PROBE:-0}" = 1 ]; then probe rv16 "$out/rv16.model" prerv16-seq64; fi  # step 13's probes, this encoder
-fi
+  if [ "${PROBE:-0}" = 1 ]; then probe rv16 "$out/rv16.model" "$name"; fi  # step 13's probes, this encoder
+}
+if [ "${SEQ64FULL:-0}" = 1 ]; then seqfull 64 64 prerv16; fi  # prerv16 when REVIEWVOCAB16=1 made it
 
-# 19. Curves: one per fine-tuning row finished in runs/exp (optional rows when they were run), the
+# 19. Optional (about 2.1 hours on 2 cores; run with SEQ32FULL=1): shorter still. At 64 tokens a sequence packs
+#     about four reviews; at 32 about two, and 90% of the training reviews fit in one (a 10th is cut at 32 in
+#     pretraining only: fine-tuning reads up to 128). 4,500 steps of 128 × 32 tokens, same tokens again.
+if [ "${SEQ32FULL:-0}" = 1 ]; then seqfull 32 128 prerv16-seq64 prerv16; fi
+
+# 20. Curves: one per fine-tuning row finished in runs/exp (optional rows when they were run), the
 #     linear probes apart, and the pretraining losses.
 finished() {  # fine-tuning row names → the logs of those that finished in runs/exp
   local name
@@ -283,10 +289,10 @@ finished() {  # fine-tuning row names → the logs of those that finished in run
 }
 mapfile -t logs < <(finished scratch-max pre-cls pre-mean pre-max prewiki-max scratch-max-lr5e-4 pre-max-lr5e-4 \
   scratch-max-lr1e-3 pre-max-lr1e-3 prenodrop-max scratch-rv-max prerv-quarter-max prerv-half-max prerv-seq64-max prerv-max scratch-rv16-max prerv16-max \
-  scratch-rv16-max-ep3 prerv16-max-ep3 prerv-quarter-wu20-max prerv16-seq64-max)
+  scratch-rv16-max-ep3 prerv16-max-ep3 prerv-quarter-wu20-max prerv16-seq64-max prerv16-seq32-max)
 python plot.py "${logs[@]}" --out img
 # probes in a folder of their own: at 0.6 they would squeeze the fine-tuning curves into a thin band
-mapfile -t probes < <(finished probe-scratch-mix20 probe-pre probe-scratch-rv16 probe-prerv16 probe-prerv16-seq64)
+mapfile -t probes < <(finished probe-scratch-mix20 probe-pre probe-scratch-rv16 probe-prerv16 probe-prerv16-seq64 probe-prerv16-seq32)
 if [ ${#probes[@]} -gt 0 ]; then python plot.py "${probes[@]}" --out img/probe; fi
 pre_logs=(results/pretrain-pre.jsonl) pre_labels=(reviews+kowiki)
 pretrained() {  # pretraining run name, plot label: its loss curve when it ran
@@ -303,4 +309,5 @@ pretrained prerv-quarter-lr2e-3 "reviews+kowiki, review vocab, quarter budget, l
 pretrained prerv-quarter-wu20 "reviews+kowiki, review vocab, quarter budget, 20% warmup"
 pretrained prerv-quarter-wu20-lr5e-4 "reviews+kowiki, review vocab, quarter budget, 20% warmup, lr 5e-4"
 pretrained prerv16-seq64 "reviews+kowiki, review vocab 16k, 64 tokens"
+pretrained prerv16-seq32 "reviews+kowiki, review vocab 16k, 32 tokens"
 python plot.py "${pre_logs[@]}" --labels "${pre_labels[@]}" --out img
