@@ -277,8 +277,9 @@ seqfull() {  # sequence length, sequences per batch (their product 4,096 tokens,
 if [ "${SEQ64FULL:-0}" = 1 ]; then seqfull 64 64 prerv16; fi  # prerv16 when REVIEWVOCAB16=1 made it
 
 # 19. Optional (about 2.1 hours on 2 cores; run with SEQ32FULL=1): shorter still. At 64 tokens a sequence packs
-#     about four reviews; at 32 about two, and 90% of the training reviews fit in one (a 10th is cut at 32 in
-#     pretraining only: fine-tuning reads up to 128). 4,500 steps of 128 × 32 tokens, same tokens again.
+#     about four reviews; at 32 about two (90% of the training reviews are 30 pieces or fewer; fine-tuning still
+#     reads up to 128). 4,500 steps of 128 × 32 tokens, same tokens again. Every sequence gets at least one span,
+#     so about 25% of the tokens are masked here (19% at 64 tokens, 16% at 128), in shorter spans.
 if [ "${SEQ32FULL:-0}" = 1 ]; then seqfull 32 128 prerv16-seq64 prerv16; fi
 
 # 20. Curves: one per fine-tuning row finished in runs/exp (optional rows when they were run), the
