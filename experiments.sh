@@ -293,7 +293,8 @@ mapfile -t logs < <(finished scratch-max pre-cls pre-mean pre-max prewiki-max sc
   scratch-rv16-max-ep3 prerv16-max-ep3 prerv-quarter-wu20-max prerv16-seq64-max prerv16-seq32-max)
 python plot.py "${logs[@]}" --out img
 # probes in a folder of their own: at 0.6 they would squeeze the fine-tuning curves into a thin band
-mapfile -t probes < <(finished probe-scratch-mix20 probe-pre probe-scratch-rv16 probe-prerv16 probe-prerv16-seq64 probe-prerv16-seq32)
+mapfile -t probes < <(finished probe-scratch-mix20 probe-pre probe-scratch-rv16 probe-prerv16 probe-prerv16-seq64 \
+  probe-prerv16-seq32-lr1e-2)  # the rate validation chose for that probe
 if [ ${#probes[@]} -gt 0 ]; then python plot.py "${probes[@]}" --out img/probe; fi
 pre_logs=(results/pretrain-pre.jsonl) pre_labels=(reviews+kowiki)
 pretrained() {  # pretraining run name, plot label: its loss curve when it ran
