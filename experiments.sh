@@ -60,10 +60,13 @@ pretrain pre "$out/mix_span.json"
 # 4b. Does the encoder use its context? MLM and SBO loss by position in the span on kowiki text no
 #     pretraining saw (the last 2 MB of the sample), beside a context-blind unigram guess.
 write "$out/heldout.txt" bash -c 'tail -c 2000000 data/kowiki.txt | tail -n +2'
+heldout_spans() {  # file-name prefix as in spans(), vocab model, sequence length: that text, span-masked once
+  once "$out/${1}heldout_span.json" python data.py --input "$out/heldout.txt" --vocab "$2" \
+    --output "$out/${1}heldout_span.json" --n_seq "$3" --dupe 1
+}
 evaluate() {  # name of a pretraining run, then the file-name prefix and vocab of its span data as in spans()
   local pre=${2:-} vocab=${3:-$out/mix20.model}
-  once "$out/${pre}heldout_span.json" python data.py --input "$out/heldout.txt" --vocab "$vocab" \
-    --output "$out/${pre}heldout_span.json" --n_seq 128 --dupe 1
+  heldout_spans "$pre" "$vocab" 128
   write "results/eval-$1.txt" python pretrain.py --eval 2000 --save "$out/$1.pth" --vocab "$vocab" \
     --input "$out/${pre}heldout_span.json"
 }
@@ -216,8 +219,7 @@ fi
 spans_short() {  # file-name prefix, vocab model, sequence length: step 3's span data and step 4b's held-out text
   local pre=$1 vocab=$2 n_seq=$3
   spans "$pre" "$vocab" "$n_seq"
-  once "$out/${pre}heldout_span.json" python data.py --input "$out/heldout.txt" --vocab "$vocab" \
-    --output "$out/${pre}heldout_span.json" --n_seq "$n_seq" --dupe 1
+  heldout_spans "$pre" "$vocab" "$n_seq"
 }
 evaluate_short() {  # pretraining run (skipped when it has not run), vocab model, spans_short prefix, length: held-out score
   if [ -e "$out/$1.pth" ]; then write "results/eval$4-$1.txt" python pretrain.py --eval 4000 --save "$out/$1.pth" \
