@@ -43,7 +43,7 @@ def span_length_probs(dist="geometric", p=0.2, max_len=10):
     return w / w.sum()
 
 
-def span_mask(tokens, word_start, rng, len_probs, mask_prob=0.15, vocab_size=8007):
+def span_mask(tokens, word_start, rng, len_probs, mask_prob=0.15, vocab_size=8007, allow_unmasked=False):
     """Mask whole-word spans of one [CLS] … [SEP] sequence.
 
     tokens: int array (T,), tokens[0] = [CLS], tokens[-1] = [SEP]; word_start: bool array (T,),
@@ -52,7 +52,9 @@ def span_mask(tokens, word_start, rng, len_probs, mask_prob=0.15, vocab_size=800
     until the mask budget is met; the last one may overshoot it by less than its own length.
     Returns the masked tokens and a dict of equal-length int lists, sorted by position: idx
     (position), label (original token), left/right (boundary positions), pos (offset in span).
-    Every sequence of at least 3 tokens gets at least one span.
+    Every sequence of at least 3 tokens gets at least one span, so short sequences mask more than
+    mask_prob; with allow_unmasked the budget stays fractional and a sequence may get none, so the
+    expected masked share is mask_prob at any length.
     """
     n = len(tokens)
     starts = (np.flatnonzero(word_start[1:n - 1]) + 1).tolist()
@@ -60,7 +62,7 @@ def span_mask(tokens, word_start, rng, len_probs, mask_prob=0.15, vocab_size=800
         starts.insert(0, 1)
     ends = [s - 1 for s in starts[1:]] + [n - 2]  # inclusive last token of each word
     n_words = len(starts)
-    budget = max(1, round(mask_prob * (n - 2)))
+    budget = mask_prob * (n - 2) if allow_unmasked else max(1, round(mask_prob * (n - 2)))
     cdf = np.cumsum(len_probs).tolist()
     u = uniforms(rng)
     # taken[j + 1] = 1 when word j is masked; taken[0] and taken[-1] stand for [CLS] and [SEP]. Words
@@ -87,8 +89,9 @@ def span_mask(tokens, word_start, rng, len_probs, mask_prob=0.15, vocab_size=800
         left = budget - n_masked
         if b - a > left and next(u) >= left / (b - a):
             # an overshooting span is kept with p = left/len, so the expected count is the budget;
-            # a short sequence redraws until it has at least one span rather than being dropped
-            if spans:
+            # a short sequence redraws until it has at least one span rather than being dropped,
+            # unless allow_unmasked (then the expectation is the budget here too)
+            if spans or allow_unmasked:
                 break
             continue
         taken[w + 1:w + n_span + 1] = b"\x01" * n_span
@@ -146,7 +149,8 @@ def mask_documents(task, sp, word_start, len_probs, args):
         for copy in range(args.dupe):
             rng = np.random.default_rng([args.seed, doc_idx, copy])
             for tokens in chunks:
-                masked, t = span_mask(tokens, word_start[tokens], rng, len_probs, args.mask_prob, len(word_start))
+                masked, t = span_mask(tokens, word_start[tokens], rng, len_probs, args.mask_prob, len(word_start),
+                                      args.allow_unmasked)
                 out.append(json.dumps({"tokens": masked, "mask_idx": t["idx"], "mask_label": t["label"],
                                        "span_left": t["left"], "span_right": t["right"], "span_pos": t["pos"]},
                                       separators=(",", ":")) + "\n")
@@ -375,6 +379,9 @@ def main():
     p.add_argument("--vocab", default="data/kowiki.model", help="SentencePiece model from vocab.py (default: %(default)s)")
     p.add_argument("--n_seq", type=positive(), default=512, help="tokens per sequence incl. [CLS] and [SEP] (default: %(default)s)")
     p.add_argument("--mask_prob", type=float, default=0.15, help="fraction of tokens to mask (default: %(default)s)")
+    p.add_argument("--allow_unmasked", action="store_true",
+                   help="let a sequence get no span, so short sequences mask --mask_prob of their tokens on "
+                        "average (default: at least one span each, which masks more in short sequences)")
     p.add_argument("--span_dist", choices=("geometric", "harmonic"), default="geometric",
                    help="span length distribution: the paper's geometric, or the original repo's 1/length (default: %(default)s)")
     p.add_argument("--geometric_p", type=float, default=0.2, help="p of the geometric distribution (default: %(default)s)")

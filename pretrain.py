@@ -162,7 +162,8 @@ def main(argv=None):
                 sum_mlm, sum_sbo = net(**batch)
             # DDP averages gradients over ranks, so scaling by world / n_global gives the mean over
             # all targets of the global batch: N ranks × batch B step exactly like 1 × N·B
-            loss = (sum_mlm + sum_sbo) * (world / n_global)
+            # (data.py --allow_unmasked can leave a batch without targets: its loss is then 0, not 0/0)
+            loss = (sum_mlm + sum_sbo) * (world / max(n_global, 1))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -178,7 +179,8 @@ def main(argv=None):
                 # one sync per log line, not per step; a save always comes right after a check
                 check_finite(first_bad, device, args.save)
                 mlm, sbo, tgt, tok = all_reduce([*loss_sum.tolist(), n_tgt, n_tok], device)
-                mlm, sbo, rate = mlm / tgt, sbo / tgt, tok / (time.time() - t_log)
+                mlm, sbo = (mlm / tgt, sbo / tgt) if tgt else (float("nan"), float("nan"))  # no span in the window
+                rate = tok / (time.time() - t_log)
                 if log:
                     log.write(step=step, epoch=epoch, loss_mlm=round(mlm, 4), loss_sbo=round(sbo, 4),
                               lr=schedule.get_last_lr()[0], tokens_per_s=round(rate))

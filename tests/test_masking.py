@@ -143,3 +143,31 @@ def test_spans_are_placed_evenly_along_the_sequence():
         thirds += np.bincount(t["idx"] * 3 // len(tokens), minlength=3)
     share = thirds / thirds.sum()
     assert np.all(np.abs(share - 1 / 3) < 0.02), share
+
+
+@pytest.mark.parametrize("n_words", [7, 14])
+def test_allow_unmasked_keeps_the_share_in_short_sequences(n_words):
+    """About 14 and 28 tokens: the one-span minimum masks well over 15%; allow_unmasked gives 15% on average."""
+    def ratios(**kw):
+        return np.array([len(t["idx"]) / (len(tokens) - 2)
+                         for tokens, start, out, t in masked_many(n_seq=3000, n_words=n_words, seed=4, **kw)])
+    assert ratios().mean() > 0.2
+    r = ratios(allow_unmasked=True)
+    assert abs(r.mean() - 0.15) < 4 * r.std() / np.sqrt(len(r)), r.mean()
+    assert 0.2 < np.mean(r == 0) < 0.8   # some sequences get no span at all
+
+
+def test_allow_unmasked_hand_computed_case():
+    """[CLS] a b c [SEP], words [1] and [2, 3], budget 0.15 × 3 = 0.45. Lengths 1 and 2 words (Geo(0.2):
+    5/9 and 4/9; longer ones are redrawn). One word: either of the two, kept with p = 0.45 / its tokens
+    (1 or 2); two words: 3 tokens, kept with p = 0.15. So P(no span) = 5/9 (0.55 + 0.775) / 2 + 4/9 × 0.85
+    and the expected number of masked tokens is the budget, 0.45."""
+    tokens = np.array([CLS, 100, 101, 102, SEP])
+    start = np.array([False, True, True, False, False])
+    probs = span_length_probs()
+    counts = np.array([len(span_mask(tokens, start, np.random.default_rng(seed), probs, allow_unmasked=True)[1]["idx"])
+                       for seed in range(6000)])
+    p_empty = 5 / 9 * (0.55 + 0.775) / 2 + 4 / 9 * 0.85
+    assert abs(np.mean(counts == 0) - p_empty) < 4 * np.sqrt(p_empty * (1 - p_empty) / len(counts))
+    assert abs(counts.mean() - 0.45) < 4 * counts.std() / np.sqrt(len(counts))
+    assert set(counts) == {0, 1, 2, 3}

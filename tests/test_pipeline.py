@@ -88,6 +88,20 @@ def test_pretrain_loss_curve_is_reproducible(work, tmp_path):
     assert logs[0] == logs[1]
 
 
+def test_pretrain_steps_without_targets(work, tmp_path):
+    """data.py --allow_unmasked leaves many 8-token sequences without a span; one per batch, so some steps have
+    no target at all, and their loss must be 0 rather than 0/0."""
+    span, save = str(tmp_path / "u.json"), str(tmp_path / "u.pth")
+    run("data.py", "--input", work["corpus"], "--vocab", work["vocab"], "--output", span, "--n_seq", "8",
+        "--max_docs", "20", "--allow_unmasked")
+    records = [json.loads(x) for x in open(span, encoding="utf-8")]
+    assert 0.2 < np.mean([not r["mask_idx"] for r in records]) < 0.9
+    run("pretrain.py", "--config", "config_tiny.json", "--vocab", work["vocab"], "--input", span, "--save", save,
+        "--batch", "1", "--max_steps", "20", "--log_every", "20")
+    (log,) = [json.loads(x) for x in open(save.replace(".pth", ".jsonl"))][1:]
+    assert 0 < log["loss_mlm"] < 9 and 0 < log["loss_sbo"] < 9
+
+
 def test_pretrain_eval_matches_an_unbatched_reference(work):
     """--eval's table against a per-sequence reference: no padding, full-sequence MLM logits
     indexed afterwards, unigram frequencies counted from the JSON lines."""
