@@ -6,7 +6,7 @@
 # Inputs: data/kowiki.txt, data/ratings_train.txt, data/ratings_test.txt (quickstart.sh links them).
 # Outputs: runs/exp/ (checkpoints, span data; gitignored), results/*.jsonl (metrics logs), img/*.svg.
 # The whole table, optional rows included (about 24 hours; the main rows alone about 2.6 hours):
-#   SEEDS=1 PREWIKI=1 LR=1 NODROP=1 SMALL=1 REVIEWVOCAB=1 REVIEWVOCAB16=1 PROBE=1 BUDGET=1 SEQ64=1 EPOCHS=1 SCHEDULE=1 SEQ64FULL=1 SEQ32FULL=1 bash experiments.sh
+#   SEEDS=1 PREWIKI=1 LR=1 NODROP=1 SMALL=1 REVIEWVOCAB=1 REVIEWVOCAB16=1 PROBE=1 BUDGET=1 SEQ64=1 EPOCHS=1 SCHEDULE=1 SEQ64FULL=1 SEQ32FULL=1 SEQ32SHARE=1 bash experiments.sh
 set -euo pipefail
 cd "$(dirname "$0")"
 out=runs/exp
@@ -35,12 +35,12 @@ write "$out/mix20.txt" cat "$out/kowiki20.txt" "$out/nsmc_text.txt"
 once "$out/mix20.model" python vocab.py --input "$out/mix20.txt" --prefix "$out/mix20"
 
 # 3. Span-masked data at 128 tokens: five differently masked copies of the reviews, one of kowiki.
-spans() {  # file-name prefix ("" or NAME_ as in step 12), vocab model, optional sequence length (128)
-  local pre=$1 vocab=$2 n_seq=${3:-128}
+spans() {  # file-name prefix ("" or NAME_ as in step 12), vocab model, optional sequence length (128), data.py flags
+  local pre=$1 vocab=$2 n_seq=${3:-128}; shift $(($# < 3 ? $# : 3))
   once "$out/${pre}nsmc_span.json" python data.py --input "$out/nsmc_text.txt" --vocab "$vocab" \
-    --output "$out/${pre}nsmc_span.json" --n_seq "$n_seq" --dupe 5
+    --output "$out/${pre}nsmc_span.json" --n_seq "$n_seq" --dupe 5 "$@"
   once "$out/${pre}kowiki20_span.json" python data.py --input "$out/kowiki20.txt" --vocab "$vocab" \
-    --output "$out/${pre}kowiki20_span.json" --n_seq "$n_seq" --dupe 1
+    --output "$out/${pre}kowiki20_span.json" --n_seq "$n_seq" --dupe 1 "$@"
   write "$out/${pre}mix_span.json" cat "$out/${pre}nsmc_span.json" "$out/${pre}kowiki20_span.json"
 }
 spans "" "$out/mix20.model"
@@ -264,11 +264,19 @@ fi
 #     budget, with the best row's 16,000-piece review vocab (step 12's REVIEWVOCAB16=1): 4,500 steps of 64 × 64
 #     tokens, the tokens per step and in all of the 128-token runs, then fine-tuning with three seeds, to set
 #     beside prerv16-max and its seeds.
-seqfull() {  # sequence length, sequences per batch (their product 4,096 tokens, as 32 × 128), then the encoders
-  local n_seq=$1 batch=$2 name=prerv16-seq$1; shift 2  # to score beside it on held-out text cut at that length
+seqfull() {  # sequence length, sequences per batch (their product 4,096 tokens, as 32 × 128), masking, then the
+  # encoders to score beside it on held-out text cut at that length. Masking: min1 = data.py's default, at least
+  # one span per sequence; share15 = --allow_unmasked, 15% of the tokens whatever the length (step 20)
+  local n_seq=$1 batch=$2 masking=$3 name=prerv16-seq$1 pre=rv16_$1_; shift 3
   reviewvocab_model rv16 16000
-  spans_short "rv16_${n_seq}_" "$out/rv16.model" "$n_seq"
-  pretrain "$name" "$out/rv16_${n_seq}_mix_span.json" --vocab "$out/rv16.model" --batch "$batch"
+  if [ "$masking" = share15 ]; then  # its own training data; the default's held-out cut, to score both alike
+    name+=-share15 pre=rv16_${n_seq}share15_
+    spans "$pre" "$out/rv16.model" "$n_seq" --allow_unmasked
+    heldout_spans "rv16_${n_seq}_" "$out/rv16.model" "$n_seq"
+  else
+    spans_short "$pre" "$out/rv16.model" "$n_seq"
+  fi
+  pretrain "$name" "$out/${pre}mix_span.json" --vocab "$out/rv16.model" --batch "$batch"
   for n in "$name" "$@"; do evaluate_short "$n" "$out/rv16.model" "rv16_${n_seq}_" "$n_seq"; done
   finetune "$name-max" --pretrain "$out/$name.pth" --pooling max --vocab "$out/rv16.model"
   for seed in 1 2; do
@@ -276,15 +284,21 @@ seqfull() {  # sequence length, sequences per batch (their product 4,096 tokens,
   done
   if [ "${PROBE:-0}" = 1 ]; then probe rv16 "$out/rv16.model" "$name"; fi  # step 13's probes, this encoder
 }
-if [ "${SEQ64FULL:-0}" = 1 ]; then seqfull 64 64 prerv16; fi  # prerv16 when REVIEWVOCAB16=1 made it
+if [ "${SEQ64FULL:-0}" = 1 ]; then seqfull 64 64 min1 prerv16; fi  # prerv16 when REVIEWVOCAB16=1 made it
 
 # 19. Optional (about 2.1 hours on 2 cores; run with SEQ32FULL=1): shorter still. At 64 tokens a sequence packs
 #     about four reviews; at 32 about two (90% of the training reviews are 30 pieces or fewer; fine-tuning still
 #     reads up to 128). 4,500 steps of 128 × 32 tokens, same tokens again. Every sequence gets at least one span,
 #     so about 25% of the tokens are masked here (19% at 64 tokens, 16% at 128), in shorter spans.
-if [ "${SEQ32FULL:-0}" = 1 ]; then seqfull 32 128 prerv16-seq64 prerv16; fi
+if [ "${SEQ32FULL:-0}" = 1 ]; then seqfull 32 128 min1 prerv16-seq64 prerv16; fi
 
-# 20. Curves: one per fine-tuning row finished in runs/exp (optional rows when they were run), the
+# 20. Optional (about 2.1 hours on 2 cores; run with SEQ32SHARE=1): context or masking? Step 19 masks 25% of
+#     the tokens in shorter spans, so its gain over 64 and 128 tokens may come from the masking. The same run on
+#     data made with data.py --allow_unmasked, which lets a sequence go without a span so that 15% of the tokens
+#     are masked at any length, as at 128 tokens; scored on step 19's held-out cut, beside step 19's encoder.
+if [ "${SEQ32SHARE:-0}" = 1 ]; then seqfull 32 128 share15 prerv16-seq32; fi
+
+# 21. Curves: one per fine-tuning row finished in runs/exp (optional rows when they were run), the
 #     linear probes apart, and the pretraining losses.
 finished() {  # fine-tuning row names → the logs of those that finished in runs/exp
   local name
@@ -292,7 +306,7 @@ finished() {  # fine-tuning row names → the logs of those that finished in run
 }
 mapfile -t logs < <(finished scratch-max pre-cls pre-mean pre-max prewiki-max scratch-max-lr5e-4 pre-max-lr5e-4 \
   scratch-max-lr1e-3 pre-max-lr1e-3 prenodrop-max scratch-rv-max prerv-quarter-max prerv-half-max prerv-seq64-max prerv-max scratch-rv16-max prerv16-max \
-  scratch-rv16-max-ep3 prerv16-max-ep3 prerv-quarter-wu20-max prerv16-seq64-max prerv16-seq32-max)
+  scratch-rv16-max-ep3 prerv16-max-ep3 prerv-quarter-wu20-max prerv16-seq64-max prerv16-seq32-max prerv16-seq32-share15-max)
 python plot.py "${logs[@]}" --out img
 # probes in a folder of their own: at 0.6 they would squeeze the fine-tuning curves into a thin band
 mapfile -t probes < <(finished probe-scratch-mix20 probe-pre probe-scratch-rv16 probe-prerv16 probe-prerv16-seq64 \
@@ -314,4 +328,5 @@ pretrained prerv-quarter-wu20 "reviews+kowiki, review vocab, quarter budget, 20%
 pretrained prerv-quarter-wu20-lr5e-4 "reviews+kowiki, review vocab, quarter budget, 20% warmup, lr 5e-4"
 pretrained prerv16-seq64 "reviews+kowiki, review vocab 16k, 64 tokens"
 pretrained prerv16-seq32 "reviews+kowiki, review vocab 16k, 32 tokens"
+pretrained prerv16-seq32-share15 "reviews+kowiki, review vocab 16k, 32 tokens, 15% masked"
 python plot.py "${pre_logs[@]}" --labels "${pre_labels[@]}" --out img
