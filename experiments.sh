@@ -295,7 +295,7 @@ if [ "${SEQ32FULL:-0}" = 1 ]; then seqfull 32 128 min1 prerv16-seq64 prerv16; fi
 # 20. Optional (about 2.1 hours on 2 cores; run with SEQ32SHARE=1): context or masking? Step 19 masks 25% of
 #     the tokens in shorter spans, so its gain over 64 and 128 tokens may come from the masking. The same run on
 #     data made with data.py --allow_unmasked, which lets a sequence go without a span so that 15% of the tokens
-#     are masked at any length, as at 128 tokens; scored on step 19's held-out cut, beside step 19's encoder.
+#     are masked at any length, as in the paper; scored on step 19's held-out cut, beside step 19's encoder.
 if [ "${SEQ32SHARE:-0}" = 1 ]; then seqfull 32 128 share15 prerv16-seq32; fi
 
 # 21. Curves: one per fine-tuning row finished in runs/exp (optional rows when they were run), the
