@@ -6,7 +6,7 @@
 # Inputs: data/kowiki.txt, data/ratings_train.txt, data/ratings_test.txt (quickstart.sh links them).
 # Outputs: runs/exp/ (checkpoints, span data; gitignored), results/*.jsonl (metrics logs), img/*.svg.
 # The whole table, optional rows included (about 24 hours; the main rows alone about 2.6 hours):
-#   SEEDS=1 PREWIKI=1 LR=1 NODROP=1 SMALL=1 REVIEWVOCAB=1 REVIEWVOCAB16=1 PROBE=1 BUDGET=1 SEQ64=1 EPOCHS=1 SCHEDULE=1 SEQ64FULL=1 SEQ32FULL=1 SEQ32SHARE=1 bash experiments.sh
+#   SEEDS=1 PREWIKI=1 LR=1 NODROP=1 SMALL=1 REVIEWVOCAB=1 REVIEWVOCAB16=1 PROBE=1 BUDGET=1 SEQ64=1 EPOCHS=1 SCHEDULE=1 SEQ64FULL=1 SEQ32FULL=1 SEQ32SHARE=1 SEQ32REV=1 bash experiments.sh
 set -euo pipefail
 cd "$(dirname "$0")"
 out=runs/exp
@@ -22,11 +22,16 @@ write() {  # output, then a command whose stdout becomes it; a killed run leaves
 
 # 1. Pretraining text: the NSMC *training* reviews (never the test file), one per line, 100 per
 #    pseudo-document, plus the first 20 MB of the kowiki sample.
-write "$out/nsmc_text.txt" python -c '
+review_text() {  # reviews per pseudo-document (a blank line after every N): the training reviews' text
+  python -c '
+import sys
 from data import read_nsmc
 docs, _ = read_nsmc("data/ratings_train.txt")
+n = int(sys.argv[1])
 for i, doc in enumerate(d.strip() for d in docs if d.strip()):
-    print(doc, end="\n\n" if i % 100 == 99 else "\n")'
+    print(doc, end="\n\n" if i % n == n - 1 else "\n")' "$1"
+}
+write "$out/nsmc_text.txt" review_text 100
 write "$out/kowiki20.txt" head -c 20000000 data/kowiki.txt
 write "$out/mix20.txt" cat "$out/kowiki20.txt" "$out/nsmc_text.txt"
 
@@ -298,7 +303,29 @@ if [ "${SEQ32FULL:-0}" = 1 ]; then seqfull 32 128 min1 prerv16-seq64 prerv16; fi
 #     are masked at any length, as in the paper; scored on step 19's held-out cut, beside step 19's encoder.
 if [ "${SEQ32SHARE:-0}" = 1 ]; then seqfull 32 128 share15 prerv16-seq32; fi
 
-# 21. Curves: one per fine-tuning row finished in runs/exp (optional rows when they were run), the
+# 21. Optional (about 2.1 hours on 2 cores; run with SEQ32REV=1): one review per sequence. data.py packs a
+#     pseudo-document's lines greedily, so step 19's 32-token sequences hold 1.6 reviews on average; here every
+#     review is a document of its own, so a sequence is [CLS] review [SEP] as in fine-tuning (a review over 30
+#     pieces is cut in two). Step 19's kowiki part, budget (4,500 steps of 128 sequences, so fewer real tokens:
+#     a review sequence holds 13.3 pieces, step 19's 23.6) and held-out cut. Sequences this short mask 31% of
+#     their tokens (at least one span each), against 24% in step 19's review part.
+if [ "${SEQ32REV:-0}" = 1 ]; then
+  reviewvocab_model rv16 16000
+  write "$out/nsmc_rev.txt" review_text 1
+  once "$out/rv16_32rev_nsmc_span.json" python data.py --input "$out/nsmc_rev.txt" --vocab "$out/rv16.model" \
+    --output "$out/rv16_32rev_nsmc_span.json" --n_seq 32 --dupe 5
+  spans_short rv16_32_ "$out/rv16.model" 32  # step 19's data: its kowiki part and held-out cut are reused
+  write "$out/rv16_32rev_mix_span.json" cat "$out/rv16_32rev_nsmc_span.json" "$out/rv16_32_kowiki20_span.json"
+  pretrain prerv16-seq32rev "$out/rv16_32rev_mix_span.json" --vocab "$out/rv16.model" --batch 128
+  for n in prerv16-seq32rev prerv16-seq32; do evaluate_short "$n" "$out/rv16.model" rv16_32_ 32; done
+  finetune prerv16-seq32rev-max --pretrain "$out/prerv16-seq32rev.pth" --pooling max --vocab "$out/rv16.model"
+  for seed in 1 2; do
+    finetune "prerv16-seq32rev-max-seed$seed" --pretrain "$out/prerv16-seq32rev.pth" --pooling max \
+      --vocab "$out/rv16.model" --seed "$seed"
+  done
+fi
+
+# 22. Curves: one per fine-tuning row finished in runs/exp (optional rows when they were run), the
 #     linear probes apart, and the pretraining losses.
 finished() {  # fine-tuning row names → the logs of those that finished in runs/exp
   local name
@@ -306,7 +333,8 @@ finished() {  # fine-tuning row names → the logs of those that finished in run
 }
 mapfile -t logs < <(finished scratch-max pre-cls pre-mean pre-max prewiki-max scratch-max-lr5e-4 pre-max-lr5e-4 \
   scratch-max-lr1e-3 pre-max-lr1e-3 prenodrop-max scratch-rv-max prerv-quarter-max prerv-half-max prerv-seq64-max prerv-max scratch-rv16-max prerv16-max \
-  scratch-rv16-max-ep3 prerv16-max-ep3 prerv-quarter-wu20-max prerv16-seq64-max prerv16-seq32-max prerv16-seq32-share15-max)
+  scratch-rv16-max-ep3 prerv16-max-ep3 prerv-quarter-wu20-max prerv16-seq64-max prerv16-seq32-max prerv16-seq32-share15-max \
+  prerv16-seq32rev-max)
 python plot.py "${logs[@]}" --out img
 # probes in a folder of their own: at 0.6 they would squeeze the fine-tuning curves into a thin band
 mapfile -t probes < <(finished probe-scratch-mix20 probe-pre probe-scratch-rv16 probe-prerv16 probe-prerv16-seq64 \
@@ -329,4 +357,5 @@ pretrained prerv-quarter-wu20-lr5e-4 "reviews+kowiki, review vocab, quarter budg
 pretrained prerv16-seq64 "reviews+kowiki, review vocab 16k, 64 tokens"
 pretrained prerv16-seq32 "reviews+kowiki, review vocab 16k, 32 tokens"
 pretrained prerv16-seq32-share15 "reviews+kowiki, review vocab 16k, 32 tokens, 15% masked"
+pretrained prerv16-seq32rev "reviews+kowiki, review vocab 16k, 32 tokens, one review each"
 python plot.py "${pre_logs[@]}" --labels "${pre_labels[@]}" --out img
