@@ -5,7 +5,7 @@
 # the test set is only reported. A step whose output exists is skipped, so rerunning resumes.
 # Inputs: data/kowiki.txt, data/ratings_train.txt, data/ratings_test.txt (quickstart.sh links them).
 # Outputs: runs/exp/ (checkpoints, span data; gitignored), results/*.jsonl (metrics logs), img/*.svg.
-# The whole table, optional rows included (about 24 hours; the main rows alone about 2.6 hours):
+# The whole table, optional rows included (about 26 hours; the main rows alone about 2.6 hours):
 #   SEEDS=1 PREWIKI=1 LR=1 NODROP=1 SMALL=1 REVIEWVOCAB=1 REVIEWVOCAB16=1 PROBE=1 BUDGET=1 SEQ64=1 EPOCHS=1 SCHEDULE=1 SEQ64FULL=1 SEQ32FULL=1 SEQ32SHARE=1 SEQ32REV=1 bash experiments.sh
 set -euo pipefail
 cd "$(dirname "$0")"
