@@ -44,9 +44,13 @@ spans() {  # file-name prefix ("" or NAME_ as in step 12), vocab model, optional
   local pre=$1 vocab=$2 n_seq=${3:-128}; shift $(($# < 3 ? $# : 3))
   once "$out/${pre}nsmc_span.json" python data.py --input "$out/nsmc_text.txt" --vocab "$vocab" \
     --output "$out/${pre}nsmc_span.json" --n_seq "$n_seq" --dupe 5 "$@"
+  kowiki_spans "$pre" "$vocab" "$n_seq" "$@"
+  write "$out/${pre}mix_span.json" cat "$out/${pre}nsmc_span.json" "$out/${pre}kowiki20_span.json"
+}
+kowiki_spans() {  # the kowiki part of spans(), masked once: file-name prefix, vocab model, sequence length, data.py flags
+  local pre=$1 vocab=$2 n_seq=$3; shift 3
   once "$out/${pre}kowiki20_span.json" python data.py --input "$out/kowiki20.txt" --vocab "$vocab" \
     --output "$out/${pre}kowiki20_span.json" --n_seq "$n_seq" --dupe 1 "$@"
-  write "$out/${pre}mix_span.json" cat "$out/${pre}nsmc_span.json" "$out/${pre}kowiki20_span.json"
 }
 spans "" "$out/mix20.model"
 
@@ -314,7 +318,8 @@ if [ "${SEQ32REV:-0}" = 1 ]; then
   write "$out/nsmc_rev.txt" review_text 1
   once "$out/rv16_32rev_nsmc_span.json" python data.py --input "$out/nsmc_rev.txt" --vocab "$out/rv16.model" \
     --output "$out/rv16_32rev_nsmc_span.json" --n_seq 32 --dupe 5
-  spans_short rv16_32_ "$out/rv16.model" 32  # step 19's data: its kowiki part and held-out cut are reused
+  kowiki_spans rv16_32_ "$out/rv16.model" 32  # step 19's kowiki part and held-out cut
+  heldout_spans rv16_32_ "$out/rv16.model" 32
   write "$out/rv16_32rev_mix_span.json" cat "$out/rv16_32rev_nsmc_span.json" "$out/rv16_32_kowiki20_span.json"
   pretrain prerv16-seq32rev "$out/rv16_32rev_mix_span.json" --vocab "$out/rv16.model" --batch 128
   for n in prerv16-seq32rev prerv16-seq32; do evaluate_short "$n" "$out/rv16.model" rv16_32_ 32; done
