@@ -6,11 +6,14 @@
 # Inputs: data/kowiki.txt, data/ratings_train.txt, data/ratings_test.txt (quickstart.sh links them).
 # Outputs: runs/exp/ (checkpoints, span data; gitignored), results/*.jsonl (metrics logs), img/*.svg.
 # The whole table, optional rows included (about 26 hours; the main rows alone about 2.6 hours):
-#   SEEDS=1 PREWIKI=1 LR=1 NODROP=1 SMALL=1 REVIEWVOCAB=1 REVIEWVOCAB16=1 PROBE=1 BUDGET=1 SEQ64=1 EPOCHS=1 SCHEDULE=1 SEQ64FULL=1 SEQ32FULL=1 SEQ32SHARE=1 SEQ32REV=1 bash experiments.sh
+#   SEEDS=1 PREWIKI=1 LR=1 NODROP=1 SMALL=1 REVIEWVOCAB=1 REVIEWVOCAB16=1 PROBE=1 BUDGET=1 SEQ64=1 EPOCHS=1 SCHEDULE=1 SEQ64FULL=1 SEQ32FULL=1 SEQ32SHARE=1 SEQ32REV=1 REVWHOLE=1 bash experiments.sh
+# MAIN=0 skips the main rows (steps 2-6: the mix20 vocab, its pretraining and fine-tuning, TF-IDF), for an
+# optional step on the review vocabs that does not need them, e.g. MAIN=0 REVWHOLE=1 bash experiments.sh
 set -euo pipefail
 cd "$(dirname "$0")"
 out=runs/exp
 mkdir -p "$out" results img
+main() { [ "${MAIN:-1}" = 1 ]; }
 once() {  # output, then the command that makes it: skipped when the output exists
   local target=$1; shift
   if [ -e "$target" ]; then echo "skip: $target exists"; else "$@"; fi
@@ -37,7 +40,7 @@ write "$out/mix20.txt" cat "$out/kowiki20.txt" "$out/nsmc_text.txt"
 
 # 2. Vocab on kowiki + review text: 18.7 tokens per test review instead of 23.1 with the quickstart's kowiki-only
 #    vocab (16.7 with a vocab trained on the reviews alone: step 12).
-once "$out/mix20.model" python vocab.py --input "$out/mix20.txt" --prefix "$out/mix20"
+if main; then once "$out/mix20.model" python vocab.py --input "$out/mix20.txt" --prefix "$out/mix20"; fi
 
 # 3. Span-masked data at 128 tokens: five differently masked copies of the reviews, one of kowiki.
 spans() {  # file-name prefix ("" or NAME_ as in step 12), vocab model, optional sequence length (128), data.py flags
@@ -52,7 +55,7 @@ kowiki_spans() {  # the kowiki part of spans(), masked once: file-name prefix, v
   once "$out/${pre}kowiki20_span.json" python data.py --input "$out/kowiki20.txt" --vocab "$vocab" \
     --output "$out/${pre}kowiki20_span.json" --n_seq "$n_seq" --dupe 1 "$@"
 }
-spans "" "$out/mix20.model"
+if main; then spans "" "$out/mix20.model"; fi
 
 # 4. Pretraining, MLM + SBO: 4,500 steps of 32 sequences (about 52 minutes on 2 cores), on reviews +
 #    kowiki ("pre"), and for comparison on the kowiki slice alone ("prewiki").
@@ -64,7 +67,7 @@ pretrain() {  # name, span data, then extra flags (a later --config or --vocab w
   # -u: a skipped step's older log in runs/exp must not overwrite the one in results/ (a fresh clone's is newer)
   cp -u "$out/$name.jsonl" "results/pretrain-$name.jsonl"
 }
-pretrain pre "$out/mix_span.json"
+if main; then pretrain pre "$out/mix_span.json"; fi
 
 # 4b. Does the encoder use its context? MLM and SBO loss by position in the span on kowiki text no
 #     pretraining saw (the last 2 MB of the sample), beside a context-blind unigram guess.
@@ -79,7 +82,7 @@ evaluate() {  # name of a pretraining run, then the file-name prefix and vocab o
   write "results/eval-$1.txt" python pretrain.py --eval 2000 --save "$out/$1.pth" --vocab "$vocab" \
     --input "$out/${pre}heldout_span.json"
 }
-evaluate pre
+if main; then evaluate pre; fi
 
 # 5. Fine-tuning: from scratch (the original's "pre:0") and from the pretrained encoder, 2 epochs on all
 #    142,500 training reviews, best epoch by validation accuracy.
@@ -91,17 +94,21 @@ finetune() {  # name, then extra flags; train.py saves the best epoch as it goes
   touch "$out/$name.done"
   cp -u "$out/$name.jsonl" "results/$name.jsonl"
 }
-finetune scratch-max --pooling max
-finetune pre-max --pretrain "$out/pre.pth" --pooling max
-finetune pre-cls --pretrain "$out/pre.pth" --pooling cls
-finetune pre-mean --pretrain "$out/pre.pth" --pooling mean
-for seed in 1 2; do  # spread over fine-tuning seeds for the best row
-  finetune "pre-max-seed$seed" --pretrain "$out/pre.pth" --pooling max --seed "$seed"
-done
+if main; then
+  finetune scratch-max --pooling max
+  finetune pre-max --pretrain "$out/pre.pth" --pooling max
+  finetune pre-cls --pretrain "$out/pre.pth" --pooling cls
+  finetune pre-mean --pretrain "$out/pre.pth" --pooling mean
+  for seed in 1 2; do  # spread over fine-tuning seeds for the best row
+    finetune "pre-max-seed$seed" --pretrain "$out/pre.pth" --pooling max --seed "$seed"
+  done
+fi
 
 # 6. The bar to clear: character 1-3-gram TF-IDF + logistic regression (scikit-learn, experiments only).
-python -c "import sklearn" 2>/dev/null || python -m pip install -q scikit-learn
-once results/tfidf.jsonl python baseline.py --out results/tfidf.jsonl
+if main; then
+  python -c "import sklearn" 2>/dev/null || python -m pip install -q scikit-learn
+  once results/tfidf.jsonl python baseline.py --out results/tfidf.jsonl
+fi
 
 # 7. Optional (another 40 minutes; run with SEEDS=1): the same spread for the row without pretraining.
 if [ "${SEEDS:-0}" = 1 ]; then
@@ -330,16 +337,38 @@ if [ "${SEQ32REV:-0}" = 1 ]; then
   done
 fi
 
-# 22. Curves: one per fine-tuning row finished in runs/exp (optional rows when they were run), the
+# 22. Optional (about 2.7 hours on 2 cores; run with REVWHOLE=1): step 21 with whole reviews and batches
+#     grouped by length. Step 21 cuts the 10% of reviews longer than 30 pieces in two, so the positions past 32
+#     that fine-tuning reads were never pretrained; here a review is a sequence of up to 128 tokens (the longest
+#     training review is 116 pieces), and pretrain.py --group_by_length batches sequences of similar length, so
+#     the long ones pad no one else (random batches of these sequences are 45% padding, grouped 9%). Step 21's
+#     kowiki part, held-out cut, budget (4,500 steps of 128 sequences), rate and fine-tuning, three seeds.
+if [ "${REVWHOLE:-0}" = 1 ]; then
+  reviewvocab_model rv16 16000
+  write "$out/nsmc_rev.txt" review_text 1
+  once "$out/rv16_rev_nsmc_span.json" python data.py --input "$out/nsmc_rev.txt" --vocab "$out/rv16.model" \
+    --output "$out/rv16_rev_nsmc_span.json" --n_seq 128 --dupe 5
+  kowiki_spans rv16_32_ "$out/rv16.model" 32
+  heldout_spans rv16_32_ "$out/rv16.model" 32
+  write "$out/rv16_rev_mix_span.json" cat "$out/rv16_rev_nsmc_span.json" "$out/rv16_32_kowiki20_span.json"
+  pretrain prerv16-rev "$out/rv16_rev_mix_span.json" --vocab "$out/rv16.model" --batch 128 --group_by_length
+  evaluate_short prerv16-rev "$out/rv16.model" rv16_32_ 32
+  for seed in 42 1 2; do
+    finetune "prerv16-rev-max$([ "$seed" = 42 ] || echo "-seed$seed")" --pretrain "$out/prerv16-rev.pth" \
+      --pooling max --vocab "$out/rv16.model" --seed "$seed"
+  done
+fi
+
+# 23. Curves: one per fine-tuning row whose log is in results/ (optional rows when they were run), the
 #     linear probes apart, and the pretraining losses.
-finished() {  # fine-tuning row names → the logs of those that finished in runs/exp
+finished() {  # fine-tuning row names → the logs of those that finished (finetune copies a log there when done)
   local name
-  for name; do if [ -e "$out/$name.done" ]; then echo "results/$name.jsonl"; fi; done
+  for name; do if [ -e "results/$name.jsonl" ]; then echo "results/$name.jsonl"; fi; done
 }
 mapfile -t logs < <(finished scratch-max pre-cls pre-mean pre-max prewiki-max scratch-max-lr5e-4 pre-max-lr5e-4 \
   scratch-max-lr1e-3 pre-max-lr1e-3 prenodrop-max scratch-rv-max prerv-quarter-max prerv-half-max prerv-seq64-max prerv-max scratch-rv16-max prerv16-max \
   scratch-rv16-max-ep3 prerv16-max-ep3 prerv-quarter-wu20-max prerv16-seq64-max prerv16-seq32-max prerv16-seq32-share15-max \
-  prerv16-seq32rev-max)
+  prerv16-seq32rev-max prerv16-rev-max)
 python plot.py "${logs[@]}" --out img
 # probes in a folder of their own: at 0.6 they would squeeze the fine-tuning curves into a thin band
 mapfile -t probes < <(finished probe-scratch-mix20 probe-pre probe-scratch-rv16 probe-prerv16 probe-prerv16-seq64 \
@@ -347,7 +376,7 @@ mapfile -t probes < <(finished probe-scratch-mix20 probe-pre probe-scratch-rv16 
 if [ ${#probes[@]} -gt 0 ]; then python plot.py "${probes[@]}" --out img/probe; fi
 pre_logs=(results/pretrain-pre.jsonl) pre_labels=(reviews+kowiki)
 pretrained() {  # pretraining run name, plot label: its loss curve when it ran
-  if [ -e "$out/$1.pth" ]; then pre_logs+=("results/pretrain-$1.jsonl") pre_labels+=("$2"); fi
+  if [ -e "results/pretrain-$1.jsonl" ]; then pre_logs+=("results/pretrain-$1.jsonl") pre_labels+=("$2"); fi
 }
 pretrained prewiki kowiki
 pretrained prenodrop "reviews+kowiki, dropout 0"
@@ -363,4 +392,5 @@ pretrained prerv16-seq64 "reviews+kowiki, review vocab 16k, 64 tokens"
 pretrained prerv16-seq32 "reviews+kowiki, review vocab 16k, 32 tokens"
 pretrained prerv16-seq32-share15 "reviews+kowiki, review vocab 16k, 32 tokens, 15% masked"
 pretrained prerv16-seq32rev "reviews+kowiki, review vocab 16k, 32 tokens, one review each"
+pretrained prerv16-rev "reviews+kowiki, review vocab 16k, whole reviews, grouped by length"
 python plot.py "${pre_logs[@]}" --labels "${pre_labels[@]}" --out img

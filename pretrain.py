@@ -21,7 +21,7 @@ from common import (all_reduce, autocast, check_compatible, check_finite, finish
                     make_optimizer, make_schedule, metrics_path, MetricsLog, pick_device, provenance,
                     resume_training_state, save_checkpoint, save_training_state, seed_all, setup_distributed,
                     shard, total_steps)
-from data import SpanData
+from data import length_batches, SpanData
 from model import Config, SpanBERT
 
 
@@ -36,6 +36,9 @@ def parse_args(argv=None):
                    help="passes over the data; each pass replays the masks data.py wrote, so for fresh masks "
                         "write copies with data.py --dupe instead (default: %(default)s)")
     p.add_argument("--batch", type=positive(), default=28, help="sequences per step and process (default: %(default)s)")
+    p.add_argument("--group_by_length", action="store_true",
+                   help="batch sequences of similar length together (as train.py does), so short sequences, such as "
+                        "one review each, are not padded to the longest of a random batch")
     p.add_argument("--lr", type=positive(float), default=1e-4, help="peak learning rate (default: %(default)s)")
     p.add_argument("--warmup", type=float, default=0.05, help="fraction of the steps spent warming up (default: %(default)s)")
     p.add_argument("--weight_decay", type=float, default=0.01, help="AdamW decoupled weight decay (default: %(default)s)")
@@ -57,11 +60,20 @@ def parse_args(argv=None):
     return args
 
 
-def epoch_batches(n, batch, seed, epoch):
-    """The global batches of one epoch. The order depends only on (seed, epoch), so every rank
-    and every resumed run sees the same one."""
-    order = np.random.default_rng([seed, epoch]).permutation(n)
-    return [order[i:i + batch] for i in range(0, n, batch)]
+def epoch_batches(lengths, batch, seed, epoch, group=False):
+    """The global batches of one epoch: random, or grouped by length within pools of 8 batches.
+    The order depends only on (seed, epoch), so every rank and every resumed run sees the same one."""
+    rng = np.random.default_rng([seed, epoch])
+    if group:
+        return length_batches(lengths, batch, rng)
+    order = rng.permutation(len(lengths))
+    return [order[i:i + batch] for i in range(0, len(order), batch)]
+
+
+def padding_share(lengths, batches):
+    """Share of the padded (batch × longest) tokens that are [PAD]."""
+    padded = sum(len(b) * int(lengths[b].max()) for b in batches)
+    return 1 - int(lengths.sum()) / padded
 
 
 @torch.no_grad()
@@ -126,7 +138,9 @@ def main(argv=None):
                         f"({vocab_size} pieces): was the data made with another vocab?")
 
     model = SpanBERT(config).to(device)
-    steps_per_epoch = len(list(shard(epoch_batches(len(data), args.batch * world, args.seed, 1), rank, world)))
+    lengths = np.diff(data.offsets)
+    first = epoch_batches(lengths, args.batch * world, args.seed, 1, args.group_by_length)
+    steps_per_epoch = len(list(shard(first, rank, world)))
     n_steps = total_steps(steps_per_epoch, args.epoch, args.max_steps)
     optimizer = make_optimizer(model, args.lr, args.weight_decay)
     schedule = make_schedule(optimizer, n_steps, args.warmup)
@@ -140,6 +154,8 @@ def main(argv=None):
         print(f"pretraining {sum(p.numel() for p in model.parameters()) / 1e6:.1f}M parameters on {world} × {device}: "
               f"{len(data):,} sequences, {n_steps:,} steps of {args.batch * world}"
               + (f", resuming from {state['path']}" if state else ", no state to resume" if args.resume else ""))
+        print(f"padding: {padding_share(lengths, first):.1%} of the batched tokens"
+              + (" (batches grouped by length)" if args.group_by_length else ""))
         if args.epoch > 1:  # SpanBERT draws a new mask every pass; data.py --dupe is how to get that here
             print(f"note: the {args.epoch} epochs replay the same masks (SpanBERT masks anew each pass); for fresh "
                   f"masks write {args.epoch}× the copies with data.py --dupe and pretrain 1 epoch")
@@ -150,7 +166,8 @@ def main(argv=None):
     model.train()
     start_epoch, skip = divmod(step, steps_per_epoch)
     for epoch in range(start_epoch + 1, args.epoch + 1):
-        batches = list(shard(epoch_batches(len(data), args.batch * world, args.seed, epoch), rank, world))
+        batches = list(shard(epoch_batches(lengths, args.batch * world, args.seed, epoch, args.group_by_length),
+                             rank, world))
         bar = tqdm(batches[skip:], initial=skip, total=len(batches), desc=f"epoch {epoch}", disable=rank != 0)
         skip = 0
         for i, (rows, global_rows) in enumerate(bar, start=bar.n):

@@ -68,6 +68,8 @@ CASES = {
                                             ["--n_seq 600: longer than", "p.pth's n_enc_seq=512"]),
     "resume with another batch": (lambda a, t: resumed(a, t, "--batch", "8"),
                                   ["p.step00000002.pth: saved with --batch 4, this run has 8"]),
+    "resume with batches grouped by length": (lambda a, t: resumed(a, t, "--batch", "4", "--group_by_length"),
+                                              ["p.step00000002.pth: saved with --group_by_length False, this run has True"]),
     "resume a probe without --freeze": (lambda a, t: probe_resumed(a, t),
                                         ["p.step00000002.pth: saved with --freeze True, this run has False"]),
     "eval of a fine-tuned checkpoint": (lambda a, t: pretrain(a, "--eval", "10", "--save", checkpoint(a, t, pooling="max")),

@@ -88,6 +88,27 @@ def test_pretrain_loss_curve_is_reproducible(work, tmp_path):
     assert logs[0] == logs[1]
 
 
+def test_pretrain_batches_grouped_by_length():
+    """Every sequence once per epoch, in an order fixed by (seed, epoch); grouping cuts the padding of
+    review-like lengths; without --group_by_length the order is the plain permutation earlier runs used."""
+    from pretrain import epoch_batches, padding_share
+    lengths = np.random.default_rng(0).integers(4, 33, size=5000)  # one short review per sequence
+    for group in (False, True):
+        batches = epoch_batches(lengths, 128, 42, 1, group)
+        assert sorted(np.concatenate(batches).tolist()) == list(range(5000))
+        assert sum(len(b) != 128 for b in batches) == 1  # only the remainder, 5000 % 128
+        again = epoch_batches(lengths, 128, 42, 1, group)
+        assert all(np.array_equal(a, b) for a, b in zip(batches, again))
+        assert not np.array_equal(np.concatenate(batches), np.concatenate(epoch_batches(lengths, 128, 42, 2, group)))
+    plain = np.concatenate(epoch_batches(lengths, 128, 42, 1))
+    assert np.array_equal(plain, np.random.default_rng([42, 1]).permutation(5000))
+    # lengths uniform on 4..32: a random batch of 128 pads to about 32 (mean 18, ~44% padding); a pool of 8 sorted
+    # batches spans about 29/8 lengths each, so a grouped one pads about 2 of ~20 tokens
+    assert padding_share(lengths, epoch_batches(lengths, 128, 42, 1)) > 0.4
+    assert padding_share(lengths, epoch_batches(lengths, 128, 42, 1, True)) < 0.12
+    assert padding_share(np.array([2, 4, 3]), [np.array([0, 1]), np.array([2])]) == pytest.approx(2 / 11)
+
+
 def test_pretrain_steps_without_targets(work, tmp_path):
     """data.py --allow_unmasked leaves many 8-token sequences without a span; one per batch, so some steps have
     no target at all, and their loss must be 0 rather than 0/0."""
