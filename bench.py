@@ -10,7 +10,8 @@
 2. one NSMC fine-tuning epoch: our length-grouped batches against random batches padded to their
    longest review, with the padding fraction and the test accuracy each reaches;
 3. inference: reviews/s of train.py's batched classification (--predict, evaluation);
-4. utilization: model FLOPs/token × tokens/s ÷ the peak of a large matmul measured in this run.
+4. utilization: model FLOPs/token × tokens/s ÷ the peak of a large matmul measured in this run;
+5. with --spans: pretraining steps on real span data, random batches against pretrain.py --group_by_length.
 Ratios are the headline; absolute numbers mean most on a GPU. Results go to BENCHMARKS.md.
 """
 import argparse
@@ -30,8 +31,9 @@ import torch.nn.functional as F
 
 from cli import load_vocab, Parser, positive, run_main, UserError
 from common import autocast, make_optimizer, make_schedule, pick_device
-from data import CLS, SEP, encode_reviews, length_batches, pad_batch, read_nsmc
+from data import CLS, SEP, encode_reviews, length_batches, pad_batch, read_nsmc, SpanData
 from model import Classifier, Config, SpanBERT
+from pretrain import epoch_batches, padding_share
 from train import predict_probs
 
 CPU_CASES = [("config_tiny.json", 32, 128), ("config_half.json", 8, 128)]
@@ -313,6 +315,50 @@ def bench_data(args):
     return out
 
 
+def bench_batching(device, args):
+    """pretrain.py's step on the first batches of a span file, random (the default) against grouped
+    by length (--group_by_length), one step of each in turn so that both see the same machine;
+    real (non-[PAD]) tokens/s over all timed steps, since grouped steps vary in cost with their length."""
+    data = SpanData(args.spans)
+    lengths = np.diff(data.offsets)
+    vocab = load_vocab(args.vocab).get_piece_size()
+    if data.max_token >= vocab:
+        raise UserError(f"{args.spans}: token id {data.max_token} is outside the vocab of {args.vocab}")
+    c = load_config(args.config, args.smoke, vocab)
+    B, n = (8, 2) if args.smoke else (args.span_batch, args.steps)
+    paths = {}
+    for group in (False, True):
+        torch.manual_seed(0)
+        model = SpanBERT(c).to(device)
+        paths[group] = dict(model=model, opt=make_optimizer(model, 1e-4, 0.01), seconds=0.0, tokens=0,
+                            batches=epoch_batches(lengths, B, 0, 1, group)[:args.warmup + n])
+    for i in range(args.warmup + n):
+        for p in paths.values():
+            batch = {k: torch.from_numpy(v).to(device) for k, v in data.batch(p["batches"][i]).items()}
+            sync(device)
+            t = time.perf_counter()
+            with autocast(device):
+                sum_mlm, sum_sbo = p["model"](**batch)
+            ((sum_mlm + sum_sbo) / max(len(batch["mask_idx"]), 1)).backward()
+            torch.nn.utils.clip_grad_norm_(p["model"].parameters(), 1.0)
+            p["opt"].step()
+            p["opt"].zero_grad(set_to_none=True)
+            sync(device)
+            if i >= args.warmup:
+                p["seconds"] += time.perf_counter() - t
+                p["tokens"] += int(lengths[p["batches"][i]].sum())
+    out = {"spans": args.spans, "config": args.config if not args.smoke else "smoke", "batch": B, "steps": n}
+    for group, name in ((False, "random"), (True, "grouped")):
+        p = paths[group]
+        out[name] = {"seconds_per_step": p["seconds"] / n, "tokens_per_s": p["tokens"] / p["seconds"],
+                     "padding": padding_share(lengths, epoch_batches(lengths, B, 0, 1, group))}
+        print(f"batching {name:7s} B={B} on {args.spans}: {out[name]['seconds_per_step']:.3f} s/step, "
+              f"{out[name]['tokens_per_s']:9,.0f} real tok/s, padding {out[name]['padding']:.1%} (whole epoch)")
+    out["speedup"] = out["grouped"]["tokens_per_s"] / out["random"]["tokens_per_s"]
+    print(f"batching speedup in real tokens/s (grouped / random): {out['speedup']:.2f}x")
+    return out
+
+
 def machine(device):
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
@@ -334,7 +380,10 @@ def main():
     p.add_argument("--seeds", type=positive(), default=3, help="fine-tuning runs per path, for the accuracy (default: %(default)s)")
     p.add_argument("--repeats", type=positive(), default=5, help="timed repeats per model (default: %(default)s)")
     p.add_argument("--warmup", type=int, default=2, help="untimed steps first (default: %(default)s)")
-    p.add_argument("--only", choices=("pretrain", "memory", "finetune"), help="run one part only")
+    p.add_argument("--only", choices=("pretrain", "memory", "finetune", "batching"), help="run one part only")
+    p.add_argument("--spans", help="span JSON from data.py (made with --vocab) for the batching part; skipped without it")
+    p.add_argument("--span_batch", type=positive(), default=128, help="sequences per step in the batching part (default: %(default)s)")
+    p.add_argument("--steps", type=positive(), default=40, help="timed steps per path in the batching part (default: %(default)s)")
     p.add_argument("--data", action="store_true", help="benchmark corpus preparation instead (vocab.py, data.py, loading)")
     p.add_argument("--corpus", default="data/kowiki.txt", help="corpus for --data (default: %(default)s)")
     p.add_argument("--smoke", action="store_true", help="tiny dimensions and one repeat, to test the benchmark itself")
@@ -353,7 +402,7 @@ def main():
             with open(args.json, "w") as f:
                 json.dump(results, f, indent=1)
         return
-    if importlib.util.find_spec("transformers") is None:
+    if args.only in (None, "pretrain", "memory") and importlib.util.find_spec("transformers") is None:
         raise UserError("bench.py needs transformers for the comparison: pip install -r requirements-dev.txt")
     device = pick_device(args.device)
     args.config = args.config or ("config_tiny.json" if device.type == "cpu" else "config_half.json")
@@ -367,6 +416,10 @@ def main():
         results["memory"] = bench_memory(device, args)
     if args.only in (None, "finetune"):
         results["finetune"] = bench_finetune(device, args)
+    if args.only in (None, "batching") and args.spans:
+        results["batching"] = bench_batching(device, args)
+    elif args.only == "batching":
+        raise UserError("--only batching needs --spans, a span JSON file from data.py")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)

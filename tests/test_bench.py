@@ -13,7 +13,7 @@ pytestmark = [needs_data, pytest.mark.skipif(importlib.util.find_spec("transform
 def test_bench_smoke(artifacts, tmp_path):
     out = tmp_path / "bench.json"
     log = run_script("bench.py", "--smoke", "--device", "cpu", "--vocab", artifacts["vocab"], "--train", NSMC_TRAIN,
-                     "--test", NSMC_TEST, "--json", str(out)).stdout
+                     "--test", NSMC_TEST, "--spans", artifacts["span"], "--json", str(out)).stdout
     r = json.load(open(out))
     assert r["peak_flops"] > 0 and "ratio" in log
     (row,) = r["pretrain"]
@@ -24,3 +24,5 @@ def test_bench_smoke(artifacts, tmp_path):
     ft = r["finetune"]
     assert ft["ours"]["padding"] < ft["naive"]["padding"]             # length grouping pads less
     assert 0 <= ft["ours"]["test_acc"] <= 1 and ft["inference_reviews_per_s"] > 0
+    b = r["batching"]                                                 # pretrain.py --group_by_length pads less
+    assert b["grouped"]["padding"] < b["random"]["padding"] and b["grouped"]["tokens_per_s"] > 0
