@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # The config_half rows of the README's results table, sized for one call on one GPU (H100/H200): the
-# best CPU recipe of experiments.sh (step 21: the 16,000-piece review vocab, one training review per 32-token
-# sequence plus the kowiki slice at 32 tokens; batches grouped by length, step 22's flag), config_half.json
+# best CPU recipe of experiments.sh (step 24: the 16,000-piece review vocab, one whole training review per
+# sequence plus the kowiki slice at 32 tokens, data.py --mask_prob 0.4, batches grouped by length), config_half.json
 # (12 layers, 384 wide, the original repo's model), SpanBERT pretraining for a fixed wall-time budget, and
 # NSMC fine-tuning from scratch and from the pretrained encoder with experiments.sh's fine-tuning flags.
 # A 30-step timing run first measures the step time, so the real run's schedule (warmup, linear decay)
 # ends exactly at the budget instead of being cut off mid-schedule.
-# Inputs: $EXP/nsmc_rev.txt, kowiki20.txt, heldout.txt and rv16.model (SEQ32REV=1 bash experiments.sh makes
-#         them; EXP=runs/exp),
+# Inputs: $EXP/nsmc_rev.txt, kowiki20.txt, heldout.txt and rv16.model (MAIN=0 MASK40=1 bash experiments.sh
+#         makes them; EXP=runs/exp),
 #         $DATA/ratings_train.txt, $DATA/ratings_test.txt (DATA=data).
 # Outputs: runs/gpu/ (span data, checkpoints), $RESULTS/half-*.jsonl and eval-half.txt (RESULTS=results).
 # Knobs: MINUTES of pretraining (4: with data, timing and two fine-tunings it should fit a 10-minute call),
-# BATCH sequences per pretraining step (512 of 32 tokens: the tokens of 128 × 128), LR pretraining peak rate (5e-4), WORKERS for data.py (all
+# BATCH sequences per pretraining step (512: four times step 24's 128), MASK_PROB for data.py (0.4), LR pretraining
+# peak rate (5e-4), WORKERS for data.py (all
 # cores), MAX_TRAIN reviews to fine-tune on (0 = all; for smoke tests). python3, not python: on the lent
 # machines only python3 holds PyTorch.
 # On a lent device machine, which does not see ../shared: copy the NSMC files into runs/nsmc, carry
@@ -20,7 +21,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 exp=${EXP:-runs/exp} data=${DATA:-data} res=${RESULTS:-results} out=runs/gpu
-minutes=${MINUTES:-4} batch=${BATCH:-512} lr=${LR:-5e-4} workers=${WORKERS:-$(nproc)} max_train=${MAX_TRAIN:-0}
+minutes=${MINUTES:-4} batch=${BATCH:-512} mask_prob=${MASK_PROB:-0.4} lr=${LR:-5e-4} workers=${WORKERS:-$(nproc)} max_train=${MAX_TRAIN:-0}
 rm -rf "$out" && mkdir -p "$out" "$res"  # every run starts clean: no stale logs or checkpoints
 stamp() { echo "[$(date +%T)] $*"; }
 sync_logs() {  # every 15 s, so that a call cut off at its time limit still returns the steps and epochs done
@@ -34,11 +35,11 @@ sync_pid=$!
 trap 'kill "$sync_pid" 2>/dev/null || true' EXIT
 
 vocab=$exp/rv16.model
-stamp "span data (5 masked copies of the reviews, one review per sequence, 1 of kowiki, 32 tokens, as experiments.sh step 21)"
+stamp "span data (5 masked copies of the whole reviews, 1 of kowiki at 32 tokens, --mask_prob $mask_prob, as experiments.sh step 24)"
 python3 data.py --input "$exp/nsmc_rev.txt" --vocab "$vocab" --output "$out/nsmc_span.json" \
-  --n_seq 32 --dupe 5 --workers "$workers"
+  --n_seq 128 --dupe 5 --mask_prob "$mask_prob" --workers "$workers"
 python3 data.py --input "$exp/kowiki20.txt" --vocab "$vocab" --output "$out/kowiki20_span.json" \
-  --n_seq 32 --dupe 1 --workers "$workers"
+  --n_seq 32 --dupe 1 --mask_prob "$mask_prob" --workers "$workers"
 cat "$out/nsmc_span.json" "$out/kowiki20_span.json" > "$out/mix_span.json"
 
 pretrain() {  # steps, save path
@@ -58,7 +59,7 @@ stamp "pretraining: $steps steps of $batch sequences (about $minutes minutes)"
 pretrain "$steps" "$out/pre.pth"
 cp "$out/pre.jsonl" "$res/pretrain-half.jsonl"
 
-stamp "MLM and SBO loss by position in the span on kowiki text pretraining did not see (experiments.sh step 21)"
+stamp "MLM and SBO loss by position in the span on kowiki text pretraining did not see (experiments.sh step 24)"
 python3 data.py --input "$exp/heldout.txt" --vocab "$vocab" --output "$out/heldout_span.json" --n_seq 32 \
   --dupe 1 --workers "$workers"
 python3 pretrain.py --eval 4000 --save "$out/pre.pth" --vocab "$vocab" --input "$out/heldout_span.json" \
