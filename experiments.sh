@@ -6,7 +6,7 @@
 # Inputs: data/kowiki.txt, data/ratings_train.txt, data/ratings_test.txt (quickstart.sh links them).
 # Outputs: runs/exp/ (checkpoints, span data; gitignored), results/*.jsonl (metrics logs), img/*.svg.
 # The whole table, optional rows included (about 32 hours; the main rows alone about 2.6 hours):
-#   SEEDS=1 PREWIKI=1 LR=1 NODROP=1 SMALL=1 REVIEWVOCAB=1 REVIEWVOCAB16=1 PROBE=1 BUDGET=1 SEQ64=1 EPOCHS=1 SCHEDULE=1 SEQ64FULL=1 SEQ32FULL=1 SEQ32SHARE=1 SEQ32REV=1 REVWHOLE=1 MASK30=1 MASK40=1 bash experiments.sh
+#   SEEDS=1 PREWIKI=1 LR=1 NODROP=1 SMALL=1 REVIEWVOCAB=1 REVIEWVOCAB16=1 PROBE=1 BUDGET=1 SEQ64=1 EPOCHS=1 SCHEDULE=1 SEQ64FULL=1 SEQ32FULL=1 SEQ32SHARE=1 SEQ32REV=1 REVWHOLE=1 MASK30=1 MASK40=1 FTSCHED=1 bash experiments.sh
 # MAIN=0 skips the main rows (steps 2-6: the mix20 vocab, its pretraining and fine-tuning, TF-IDF), for an
 # optional step on the review vocabs that does not need them, e.g. MAIN=0 MASK30=1 bash experiments.sh
 set -euo pipefail
@@ -387,7 +387,22 @@ if [ "${MASK30:-0}" = 1 ]; then revmask 30 0.3; fi
 #     0.15 → 29.5%, 0.3 → 40.2%, 0.4 → 47.7%), to see whether the gain goes on or turns. Otherwise step 23.
 if [ "${MASK40:-0}" = 1 ]; then revmask 40 0.4; fi
 
-# 25. Curves: one per fine-tuning row whose log is in results/ (optional rows when they were run), the
+# 25. Optional (about 70 minutes on 2 cores; run with FTSCHED=1 after MASK40=1 in the same checkout): the
+#     fine-tuning schedule, which every row above shares (lr 2e-4, 2 epochs). For step 24's encoder, seed 42: lr
+#     1e-4 and 5e-4, and 3 epochs at 2e-4; the model from scratch at both rates too, so that each side gets the
+#     schedule validation picks for it (step 16 ran it for 3 epochs).
+if [ "${FTSCHED:-0}" = 1 ] && [ -e "$out/prerv16-rev-mask40.pth" ]; then
+  reviewvocab_model rv16 16000
+  for lr in 1e-4 5e-4; do
+    finetune "prerv16-rev-mask40-max-lr$lr" --pretrain "$out/prerv16-rev-mask40.pth" --pooling max \
+      --vocab "$out/rv16.model" --lr "$lr"
+    finetune "scratch-rv16-max-lr$lr" --pooling max --vocab "$out/rv16.model" --lr "$lr"
+  done
+  finetune prerv16-rev-mask40-max-ep3 --pretrain "$out/prerv16-rev-mask40.pth" --pooling max \
+    --vocab "$out/rv16.model" --epoch 3
+fi
+
+# 26. Curves: one per fine-tuning row whose log is in results/ (optional rows when they were run), the
 #     linear probes apart, and the pretraining losses.
 finished() {  # fine-tuning row names → the logs of those that finished (finetune copies a log there when done)
   local name
