@@ -5,8 +5,8 @@
 # the test set is only reported. A step whose output exists is skipped, so rerunning resumes.
 # Inputs: data/kowiki.txt, data/ratings_train.txt, data/ratings_test.txt (quickstart.sh links them).
 # Outputs: runs/exp/ (checkpoints, span data; gitignored), results/*.jsonl (metrics logs), img/*.svg.
-# The whole table, optional rows included (about 32 hours; the main rows alone about 2.6 hours):
-#   SEEDS=1 PREWIKI=1 LR=1 NODROP=1 SMALL=1 REVIEWVOCAB=1 REVIEWVOCAB16=1 PROBE=1 BUDGET=1 SEQ64=1 EPOCHS=1 SCHEDULE=1 SEQ64FULL=1 SEQ32FULL=1 SEQ32SHARE=1 SEQ32REV=1 REVWHOLE=1 MASK30=1 MASK40=1 FTSCHED=1 MASK50=1 bash experiments.sh
+# The whole table, optional rows included (about 40 hours; the main rows alone about 2.6 hours):
+#   SEEDS=1 PREWIKI=1 LR=1 NODROP=1 SMALL=1 REVIEWVOCAB=1 REVIEWVOCAB16=1 PROBE=1 BUDGET=1 SEQ64=1 EPOCHS=1 SCHEDULE=1 SEQ64FULL=1 SEQ32FULL=1 SEQ32SHARE=1 SEQ32REV=1 REVWHOLE=1 MASK30=1 MASK40=1 FTSCHED=1 MASK50=1 PRESEED=1 bash experiments.sh
 # MAIN=0 skips the main rows (steps 2-6: the mix20 vocab, its pretraining and fine-tuning, TF-IDF), for an
 # optional step on the review vocabs that does not need them, e.g. MAIN=0 MASK30=1 bash experiments.sh
 set -euo pipefail
@@ -364,7 +364,7 @@ fi
 #     here data.py --mask_prob 0.3 for both parts, about 40% of the review tokens and a third more targets per
 #     step, the rate Wettig et al. (EACL 2023) found better than 15% for BERT (though less so for smaller models
 #     and span masking). Everything else is step 22's: whole reviews, kowiki at 32 tokens, grouped batches.
-revmask() {  # tag (30), --mask_prob (0.3): step 22 with that mask rate for both parts, three fine-tuning seeds
+revmask_pretrain() {  # tag (30), --mask_prob (0.3): step 22's span data at that mask rate for both parts, pretraining
   local tag=$1 prob=$2 name=prerv16-rev-mask$1
   reviewvocab_model rv16 16000
   write "$out/nsmc_rev.txt" review_text 1
@@ -375,6 +375,10 @@ revmask() {  # tag (30), --mask_prob (0.3): step 22 with that mask rate for both
   write "$out/rv16_rev${tag}_mix_span.json" cat "$out/rv16_rev${tag}_nsmc_span.json" "$out/rv16_32m${tag}_kowiki20_span.json"
   pretrain "$name" "$out/rv16_rev${tag}_mix_span.json" --vocab "$out/rv16.model" --batch 128 --group_by_length
   evaluate_short "$name" "$out/rv16.model" rv16_32_ 32
+}
+revmask() {  # tag, --mask_prob: revmask_pretrain, then three fine-tuning seeds
+  local name=prerv16-rev-mask$1
+  revmask_pretrain "$@"
   for seed in 42 1 2; do
     finetune "$name-max$([ "$seed" = 42 ] || echo "-seed$seed")" --pretrain "$out/$name.pth" \
       --pooling max --vocab "$out/rv16.model" --seed "$seed"
@@ -387,7 +391,14 @@ if [ "${MASK30:-0}" = 1 ]; then revmask 30 0.3; fi
 #     0.15 → 29.5%, 0.3 → 40.2%, 0.4 → 47.7%), to see whether the gain goes on or turns. Otherwise step 23.
 if [ "${MASK40:-0}" = 1 ]; then revmask 40 0.4; fi
 
-# 25. Optional (about 70 minutes on 2 cores; run with FTSCHED=1 after MASK40=1 in the same checkout): the
+best_finetunes() {  # the row validation picks: step 24's encoder fine-tuned for 3 epochs at 2e-4, seeds 42, 1, 2
+  for seed in 42 1 2; do
+    finetune "prerv16-rev-mask40-max-ep3$([ "$seed" = 42 ] || echo "-seed$seed")" \
+      --pretrain "$out/prerv16-rev-mask40.pth" --pooling max --vocab "$out/rv16.model" --epoch 3 --seed "$seed"
+  done
+}
+
+# 25. Optional (about 2 hours on 2 cores; run with FTSCHED=1 after MASK40=1 in the same checkout): the
 #     fine-tuning schedule, which every row above shares (lr 2e-4, 2 epochs). For step 24's encoder, seed 42: lr
 #     1e-4 and 5e-4, and 3 epochs at 2e-4; the model from scratch at both rates too, so that each side gets the
 #     schedule validation picks for it (step 16 ran it for 3 epochs).
@@ -403,15 +414,34 @@ if [ "${FTSCHED:-0}" = 1 ] && [ -e "$out/prerv16-rev-mask40.pth" ]; then
   for seed in 1 2; do
     finetune "scratch-rv16-max-lr1e-4-seed$seed" --pooling max --vocab "$out/rv16.model" --lr 1e-4 --seed "$seed"
   done
-  finetune prerv16-rev-mask40-max-ep3 --pretrain "$out/prerv16-rev-mask40.pth" --pooling max \
-    --vocab "$out/rv16.model" --epoch 3
+  # validation picked the 3-epoch schedule (its epoch 2: 0.8797 against 0.8779) for the pretrained one: two more seeds
+  best_finetunes
 fi
 
 # 26. Optional (about 1.7 hours on 2 cores; run with MASK50=1): does the gain from more targets turn? Step 24 at
 #     --mask_prob 0.5. Otherwise step 23.
 if [ "${MASK50:-0}" = 1 ]; then revmask 50 0.5; fi
 
-# 27. Curves: one per fine-tuning row whose log is in results/ (optional rows when they were run), the
+# 27. Optional (about 80 minutes on 2 cores; run with PRESEED=1 after MASK40=1): every row above comes from one
+#     pretraining seed. The row validation picks (step 24's span data, step 25's 3-epoch schedule) again with
+#     pretraining seed 1 (initial weights, batch order, dropout; the same masks), fine-tuned with seed 42.
+if [ "${PRESEED:-0}" = 1 ] && [ -e "$out/rv16_rev40_mix_span.json" ]; then
+  reviewvocab_model rv16 16000
+  pretrain prerv16-rev-mask40-pseed1 "$out/rv16_rev40_mix_span.json" --vocab "$out/rv16.model" --batch 128 \
+    --group_by_length --seed 1
+  evaluate_short prerv16-rev-mask40-pseed1 "$out/rv16.model" rv16_32_ 32
+  finetune prerv16-rev-mask40-pseed1-max-ep3 --pretrain "$out/prerv16-rev-mask40-pseed1.pth" --pooling max \
+    --vocab "$out/rv16.model" --epoch 3
+fi
+
+# BEST=1 (about 2 hours on 2 cores, vocab to the third seed): only the row validation picks, with MAIN=0.
+#   MAIN=0 BEST=1 bash experiments.sh
+if [ "${BEST:-0}" = 1 ]; then
+  revmask_pretrain 40 0.4
+  best_finetunes
+fi
+
+# 28. Curves: one per fine-tuning row whose log is in results/ (optional rows when they were run), the
 #     linear probes apart, and the pretraining losses.
 finished() {  # fine-tuning row names → the logs of those that finished (finetune copies a log there when done)
   local name
@@ -420,7 +450,9 @@ finished() {  # fine-tuning row names → the logs of those that finished (finet
 mapfile -t logs < <(finished scratch-max pre-cls pre-mean pre-max prewiki-max scratch-max-lr5e-4 pre-max-lr5e-4 \
   scratch-max-lr1e-3 pre-max-lr1e-3 prenodrop-max scratch-rv-max prerv-quarter-max prerv-half-max prerv-seq64-max prerv-max scratch-rv16-max prerv16-max \
   scratch-rv16-max-ep3 prerv16-max-ep3 prerv-quarter-wu20-max prerv16-seq64-max prerv16-seq32-max prerv16-seq32-share15-max \
-  prerv16-seq32rev-max prerv16-rev-max prerv16-rev-mask30-max prerv16-rev-mask40-max prerv16-rev-mask50-max)
+  prerv16-seq32rev-max prerv16-rev-max prerv16-rev-mask30-max prerv16-rev-mask40-max prerv16-rev-mask50-max \
+  scratch-rv16-max-lr1e-4 scratch-rv16-max-lr5e-4 prerv16-rev-mask40-max-lr1e-4 prerv16-rev-mask40-max-lr5e-4 \
+  prerv16-rev-mask40-max-ep3 prerv16-rev-mask40-pseed1-max-ep3)
 python plot.py "${logs[@]}" --out img
 # probes in a folder of their own: at 0.6 they would squeeze the fine-tuning curves into a thin band
 mapfile -t probes < <(finished probe-scratch-mix20 probe-pre probe-scratch-rv16 probe-prerv16 probe-prerv16-seq64 \
@@ -448,4 +480,5 @@ pretrained prerv16-rev "reviews+kowiki, review vocab 16k, whole reviews, grouped
 pretrained prerv16-rev-mask30 "reviews+kowiki, review vocab 16k, whole reviews, --mask_prob 0.3"
 pretrained prerv16-rev-mask40 "reviews+kowiki, review vocab 16k, whole reviews, --mask_prob 0.4"
 pretrained prerv16-rev-mask50 "reviews+kowiki, review vocab 16k, whole reviews, --mask_prob 0.5"
+pretrained prerv16-rev-mask40-pseed1 "reviews+kowiki, review vocab 16k, whole reviews, --mask_prob 0.4, seed 1"
 python plot.py "${pre_logs[@]}" --labels "${pre_labels[@]}" --out img
