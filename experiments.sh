@@ -364,8 +364,10 @@ fi
 #     here data.py --mask_prob 0.3 for both parts, about 40% of the review tokens and a third more targets per
 #     step, the rate Wettig et al. (EACL 2023) found better than 15% for BERT (though less so for smaller models
 #     and span masking). Everything else is step 22's: whole reviews, kowiki at 32 tokens, grouped batches.
-revmask_pretrain() {  # tag (30), --mask_prob (0.3): step 22's span data at that mask rate for both parts, pretraining
-  local tag=$1 prob=$2 name=prerv16-rev-mask$1
+revmask_pretrain() {  # tag (30), --mask_prob (0.3), then optionally a name suffix and extra pretrain.py flags:
+  # step 22's span data at that mask rate for both parts, pretraining
+  local tag=$1 prob=$2 name=prerv16-rev-mask$1${3:-}
+  shift 2; shift $(( $# > 0 ? 1 : 0 ))
   reviewvocab_model rv16 16000
   write "$out/nsmc_rev.txt" review_text 1
   once "$out/rv16_rev${tag}_nsmc_span.json" python data.py --input "$out/nsmc_rev.txt" --vocab "$out/rv16.model" \
@@ -373,7 +375,7 @@ revmask_pretrain() {  # tag (30), --mask_prob (0.3): step 22's span data at that
   kowiki_spans "rv16_32m${tag}_" "$out/rv16.model" 32 --mask_prob "$prob"
   heldout_spans rv16_32_ "$out/rv16.model" 32
   write "$out/rv16_rev${tag}_mix_span.json" cat "$out/rv16_rev${tag}_nsmc_span.json" "$out/rv16_32m${tag}_kowiki20_span.json"
-  pretrain "$name" "$out/rv16_rev${tag}_mix_span.json" --vocab "$out/rv16.model" --batch 128 --group_by_length
+  pretrain "$name" "$out/rv16_rev${tag}_mix_span.json" --vocab "$out/rv16.model" --batch 128 --group_by_length "$@"
   evaluate_short "$name" "$out/rv16.model" rv16_32_ 32
 }
 revmask() {  # tag, --mask_prob: revmask_pretrain, then three fine-tuning seeds
@@ -422,14 +424,11 @@ fi
 #     --mask_prob 0.5. Otherwise step 23.
 if [ "${MASK50:-0}" = 1 ]; then revmask 50 0.5; fi
 
-# 27. Optional (about 80 minutes on 2 cores; run with PRESEED=1 after MASK40=1): every row above comes from one
-#     pretraining seed. The row validation picks (step 24's span data, step 25's 3-epoch schedule) again with
-#     pretraining seed 1 (initial weights, batch order, dropout; the same masks), fine-tuned with seed 42.
-if [ "${PRESEED:-0}" = 1 ] && [ -e "$out/rv16_rev40_mix_span.json" ]; then
-  reviewvocab_model rv16 16000
-  pretrain prerv16-rev-mask40-pseed1 "$out/rv16_rev40_mix_span.json" --vocab "$out/rv16.model" --batch 128 \
-    --group_by_length --seed 1
-  evaluate_short prerv16-rev-mask40-pseed1 "$out/rv16.model" rv16_32_ 32
+# 27. Optional (about 80 minutes on 2 cores; run with PRESEED=1): every row above comes from one pretraining
+#     seed. The row validation picks (step 24's span data, step 25's 3-epoch schedule) again with pretraining
+#     seed 1 (initial weights, batch order, dropout; the same masks), fine-tuned with seed 42.
+if [ "${PRESEED:-0}" = 1 ]; then
+  revmask_pretrain 40 0.4 -pseed1 --seed 1
   finetune prerv16-rev-mask40-pseed1-max-ep3 --pretrain "$out/prerv16-rev-mask40-pseed1.pth" --pooling max \
     --vocab "$out/rv16.model" --epoch 3
 fi
