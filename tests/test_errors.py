@@ -89,7 +89,7 @@ CASES = {
     "baseline C not positive": (lambda a, t: ["baseline.py", "--C", "3", "0"], ["--C 0.0: must be positive"]),
     # logs
     "table of a log without epochs": (lambda a, t: ["plot.py", "--table", write(t / "x.jsonl", '{"test_acc": 0.8}\n')],
-                                      ["x.jsonl: neither a train.py nor a pretrain.py metrics log"]),
+                                      ["x.jsonl: not a metrics log of pretrain.py, train.py or qa.py"]),
 }
 
 
