@@ -187,7 +187,7 @@ def save_training_state(args, rank, model, optimizer, schedule, config, vocab_si
 
 
 RESUME_MUST_MATCH = ("batch", "epoch", "max_steps", "seed", "lr", "warmup", "max_train", "val_ratio", "n_seq", "pooling",
-                     "freeze", "group_by_length")
+                     "freeze", "group_by_length", "sbo_weight", "doc_stride")
 
 
 def resume_training_state(args, rank, model, optimizer, schedule, config, vocab_size):

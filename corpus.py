@@ -1,22 +1,30 @@
 """Corpus input for vocab.py and data.py: read documents from any supported format as a stream,
-and download NSMC and Korean Wikipedia.
+download NSMC, KorQuAD and Korean Wikipedia, and write a corpus without the articles a test set uses.
+
+    python corpus.py --input data/kowiki.txt --exclude data/KorQuAD_v1.0_dev.json \
+        --output data/kowiki_noqa.txt --heldout 1000 --heldout_output data/kowiki_heldout.txt
 
 Formats (detected, or --format): plain text, one paragraph per line and a blank line between
 documents, optionally .gz or .bz2 compressed; the original repo's kowiki.csv (id,url,title,text
 separated by U+241D); a WikiExtractor output folder (AA/wiki_00 … with <doc …> … </doc> blocks).
 """
 import bz2
+import collections
+import contextlib
 import csv
 import gzip
 import hashlib
 import html
+import json
 import os
 import re
 import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
 
-from cli import atomic_open, ensure_folder, UserError
+import numpy as np
+
+from cli import atomic_open, ensure_folder, Parser, require_file, run_main, UserError
 
 MAX_LINE = 100_000        # characters: longer "lines" are binary junk or a broken file; skipped
 MAX_DOC = 1_000_000       # characters: a longer document (say, a corpus without blank lines) is cut
@@ -26,6 +34,11 @@ NSMC_SHA256 = {  # the official e9t/nsmc files (../shared/data/nsmc/SHA256SUMS)
 }
 NSMC_URL = "https://raw.githubusercontent.com/e9t/nsmc/master/"
 KOWIKI_URL = "https://dumps.wikimedia.org/kowiki/latest/kowiki-latest-pages-articles.xml.bz2"
+KORQUAD_URL = "https://korquad.github.io/dataset/"
+KORQUAD = {  # file → (SHA-256, or None; git blob id: SHA-1 of b"blob <size>\0" + bytes, as the site's repository has it)
+    "KorQuAD_v1.0_train.json": (None, "82e3c5939e5e61a1c4ae94e42676800e88ec52a6"),
+    "KorQuAD_v1.0_dev.json": ("25ffeb51e6c51ec02c071b60a10188e10005c144110f0d876b26079d80a35bdf", None),
+}
 
 
 def new_stats():
@@ -151,12 +164,87 @@ def describe_skips(stats):
     return "; ".join(notes)
 
 
+# ---- a corpus without a test set's articles ----
+
+def normalize_title(title):
+    """KorQuAD writes titles with underscores (MediaWiki URLs), kowiki.txt with spaces."""
+    return " ".join(title.replace("_", " ").split())
+
+
+def squad_articles(path):
+    """(normalized titles, paragraph contexts) of a SQuAD-format JSON file such as KorQuAD 1.0."""
+    require_file(path, "korquad")
+    try:
+        with open(path, encoding="utf-8") as f:
+            articles = json.load(f)["data"]
+        return ({normalize_title(a["title"]) for a in articles},
+                [p["context"] for a in articles for p in a["paragraphs"]])
+    except (ValueError, KeyError, TypeError) as e:  # UnicodeDecodeError is a ValueError
+        raise UserError(f"{path}: not a SQuAD-format JSON file with data[].title and paragraphs[].context "
+                        f"({e.__class__.__name__})")
+
+
+class Passages:
+    """Every PASSAGE-character window of some texts, as 64-bit rolling hashes: does a document
+    share a passage with them? Finds text an article quotes from another (the same paragraph under
+    another title, an election result copied into a party's article) that a title match misses."""
+    LEN, BASE = 40, 1000003
+
+    def __init__(self, texts):
+        self.hashes = np.unique(np.concatenate([self.windows(t) for t in texts] + [np.zeros(0, np.uint64)]))
+
+    @classmethod
+    def windows(cls, text):
+        """h_i = sum_k c[i+k] B^k (mod 2^64) for each window, from prefix sums: O(len(text))."""
+        c = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+        if len(c) < cls.LEN:
+            return np.zeros(0, np.uint64)
+        with np.errstate(over="ignore"):  # arithmetic mod 2^64 is the point
+            power = np.cumprod(np.r_[1, np.full(len(c), cls.BASE)].astype(np.uint64), dtype=np.uint64)
+            inverse = np.cumprod(np.r_[1, np.full(len(c) - cls.LEN, pow(cls.BASE, -1, 1 << 64))].astype(np.uint64),
+                                 dtype=np.uint64)
+            prefix = np.r_[np.uint64(0), np.cumsum(c * power[:-1], dtype=np.uint64)]
+            return (prefix[cls.LEN:] - prefix[:-cls.LEN]) * inverse
+
+    def shared(self, text):
+        """How many of the text's windows are among the passages."""
+        h = self.windows(text)
+        i = np.minimum(np.searchsorted(self.hashes, h), len(self.hashes) - 1)
+        return int((self.hashes[i] == h).sum()) if len(self.hashes) else 0
+
+
+def write_without(path, titles, passages, out, heldout=0, heldout_out=None, fmt="auto"):
+    """Copy the corpus as plain text (title line, paragraphs, blank line), leaving out every document
+    whose title (first line) is in `titles` or that shares a passage with `passages`; the last
+    `heldout` kept documents go to heldout_out instead, text that pretraining never sees.
+    Returns (documents written, held out, dropped by title, dropped by passage)."""
+    by_title = by_passage = n_main = 0
+    kept, stats = collections.deque(), new_stats()
+    with atomic_open(out) as w, (atomic_open(heldout_out) if heldout else contextlib.nullcontext()) as h:
+        for doc in read_documents(path, fmt, stats):
+            if normalize_title(doc[0]) in titles:
+                by_title += 1
+                continue
+            if passages.shared("\n".join(doc)):
+                by_passage += 1
+                continue
+            kept.append(doc)
+            if len(kept) > heldout:  # only a window of the last `heldout` documents stays in memory
+                w.write("\n".join(kept.popleft()) + "\n\n")
+                n_main += 1
+        if n_main == 0:
+            raise UserError(f"{path}: no documents left for {out} (the corpus has {len(kept) + by_title + by_passage})")
+        for doc in kept:
+            h.write("\n".join(doc) + "\n\n")
+    return n_main, len(kept), by_title, by_passage
+
+
 # ---- downloads ----
 
-def download(url, path, sha256=None):
+def download(url, path, sha256=None, git_blob=None):
     """Fetch url to path with a progress bar. The bytes go to path + '.part' first, so an
     interrupted download resumes where it stopped; the file gets its name only when complete
-    (and, given sha256, verified)."""
+    (and, given sha256 or a git blob id, verified)."""
     from tqdm import tqdm
     ensure_folder(path)
     part = path + ".part"
@@ -183,14 +271,11 @@ def download(url, path, sha256=None):
                 while chunk := response.read(1 << 20):
                     f.write(chunk)
                     bar.update(len(chunk))
-    if sha256:
-        digest = hashlib.sha256()
-        with open(part, "rb") as f:
-            while chunk := f.read(1 << 20):
-                digest.update(chunk)
-        if digest.hexdigest() != sha256:
+    for expected, digest in ((sha256, _sha256), (git_blob, _git_blob)):
+        if expected and digest(part) != expected:
+            got = digest(part)
             os.remove(part)
-            raise UserError(f"{url}: checksum mismatch (got {digest.hexdigest()[:16]}…, expected {sha256[:16]}…); "
+            raise UserError(f"{url}: checksum mismatch (got {got[:16]}…, expected {expected[:16]}…); "
                             "the partial file was removed, try again")
     os.replace(part, path)
     return path
@@ -206,6 +291,17 @@ def download_nsmc(folder):
         print(f"{path}: downloaded, checksum ok")
 
 
+def download_korquad(folder, url=KORQUAD_URL):
+    """KorQuAD 1.0 (LG CNS, CC BY-ND 2.0 KR: use the files unmodified): train and dev, verified."""
+    for name, (sha, blob) in KORQUAD.items():
+        path = os.path.join(folder, name)
+        if os.path.exists(path) and (_sha256(path) == sha if sha else _git_blob(path) == blob):
+            print(f"{path}: already there, checksum ok")
+            continue
+        download(url + name, path, sha, blob)
+        print(f"{path}: downloaded, checksum ok")
+
+
 def download_kowiki(folder, url=KOWIKI_URL):
     dump = download(url, os.path.join(folder, os.path.basename(url)))
     out = os.path.join(folder, "kowiki.txt")
@@ -215,6 +311,15 @@ def download_kowiki(folder, url=KOWIKI_URL):
 
 def _sha256(path):
     digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _git_blob(path):
+    """git's object id of a file: SHA-1 of b"blob <size>\0" followed by its bytes."""
+    digest = hashlib.sha1(b"blob %d\0" % os.path.getsize(path))
     with open(path, "rb") as f:
         while chunk := f.read(1 << 20):
             digest.update(chunk)
@@ -294,3 +399,36 @@ def wikitext_paragraphs(text):
         if line and not line.startswith(("{|", "|", "!", "__")):
             paragraphs.append(re.sub(r"\s+", " ", line))
     return paragraphs
+
+
+def main():
+    p = Parser(__doc__)
+    p.add_argument("--input", default="data/kowiki.txt", help="corpus, any format vocab.py reads (default: %(default)s)")
+    p.add_argument("--exclude", nargs="+", required=True, metavar="JSON",
+                   help="SQuAD-format files (KorQuAD): an article with the title of one of theirs, or sharing a "
+                        "40-character passage with one of their paragraphs, is left out")
+    p.add_argument("--output", required=True, help="the corpus without those articles, as plain text")
+    p.add_argument("--heldout", type=int, default=0, help="the last N remaining articles go to --heldout_output instead")
+    p.add_argument("--heldout_output", help="plain text of the held-out articles (for pretrain.py --eval)")
+    p.add_argument("--format", choices=("auto", "text", "csv", "wikiextractor"), default="auto",
+                   help="corpus format, as in vocab.py (default: %(default)s)")
+    args = p.parse_args()
+    if args.heldout < 0 or bool(args.heldout) != bool(args.heldout_output):
+        raise UserError("--heldout N (N > 0) and --heldout_output go together")
+    if not os.path.isdir(args.input):
+        require_file(args.input, "kowiki")
+    titles, contexts = set(), []
+    for path in args.exclude:
+        t, c = squad_articles(path)
+        titles |= t
+        contexts += c
+    n, held, by_title, by_passage = write_without(args.input, titles, Passages(contexts), args.output, args.heldout,
+                                                  args.heldout_output, args.format)
+    print(f"wrote {args.output}: {n:,} articles" + (f", {args.heldout_output}: {held:,}" if held else "")
+          + f"; left out {by_title:,} articles with the title of one of the {len(titles):,} in {', '.join(args.exclude)} "
+          f"and {by_passage:,} more that share a {Passages.LEN}-character passage with one of their {len(contexts):,} "
+          "paragraphs")
+
+
+if __name__ == "__main__":
+    run_main(main)

@@ -7,7 +7,9 @@ Masking follows the paper: spans of whole words with lengths from a geometric di
 (p=0.2, clipped to 1..10 words), chosen until 15% of the tokens are masked, 80/10/10
 [MASK]/random/unchanged decided once per span. Each target records its span's boundary tokens
 (the last unmasked token before and the first after the span) and its position inside the span,
-which is what the span boundary objective (SBO) predicts from.
+which is what the span boundary objective (SBO) predicts from. --masking word and subword give the
+paper's baselines at the same budget (whole words, BERT's single tokens), with the same schema: a
+"span" is then each contiguous run of masked tokens.
 """
 import array
 import bisect
@@ -57,10 +59,7 @@ def span_mask(tokens, word_start, rng, len_probs, mask_prob=0.15, vocab_size=800
     expected masked share is mask_prob at any length.
     """
     n = len(tokens)
-    starts = (np.flatnonzero(word_start[1:n - 1]) + 1).tolist()
-    if not starts or starts[0] != 1:  # a chunk cut mid-word still starts a word at 1
-        starts.insert(0, 1)
-    ends = [s - 1 for s in starts[1:]] + [n - 2]  # inclusive last token of each word
+    starts, ends = word_bounds(word_start, n)  # ends: inclusive last token of each word
     n_words = len(starts)
     budget = mask_prob * (n - 2) if allow_unmasked else max(1, round(mask_prob * (n - 2)))
     cdf = np.cumsum(len_probs).tolist()
@@ -96,22 +95,86 @@ def span_mask(tokens, word_start, rng, len_probs, mask_prob=0.15, vocab_size=800
             continue
         taken[w + 1:w + n_span + 1] = b"\x01" * n_span
         n_masked += b - a
-        r = next(u)  # one decision per span, as in the paper
-        if r < 0.8:
-            out[a:b] = [MASK] * (b - a)
-        elif r < 0.9:
-            out[a:b] = rng.integers(N_SPECIAL, vocab_size, size=b - a).tolist()
+        replace(out, a, b, next(u), rng, vocab_size)  # one decision per span, as in the paper
         spans.append((a, b))
-    spans.sort()
+    return out, run_targets(tokens, sorted(spans))
+
+
+def word_mask(tokens, word_start, rng, mask_prob=0.15, vocab_size=8007, allow_unmasked=False):
+    """Whole-word masking (BERT's later variant): words drawn independently, in random order, until
+    the budget is met (an overshooting word is kept with p = left/len, as in span_mask), 80/10/10
+    decided once per word. Neighbouring words may both be drawn: their tokens form one run."""
+    n = len(tokens)
+    starts, ends = word_bounds(word_start, n)
+    budget = mask_prob * (n - 2) if allow_unmasked else max(1, round(mask_prob * (n - 2)))
+    out, words, n_masked = tokens.tolist(), [], 0
+    for w in rng.permutation(len(starts)).tolist():
+        if n_masked >= budget:
+            break
+        a, b = starts[w], ends[w] + 1
+        left = budget - n_masked
+        if b - a > left and rng.random() >= left / (b - a):
+            if words or allow_unmasked:
+                break
+            continue
+        n_masked += b - a
+        replace(out, a, b, rng.random(), rng, vocab_size)
+        words.append((a, b))
+    return out, run_targets(tokens, merge_runs(sorted(words)))
+
+
+def subword_mask(tokens, rng, mask_prob=0.15, vocab_size=8007, allow_unmasked=False):
+    """BERT's masking: round(mask_prob × tokens) single tokens drawn without replacement (at least
+    one; with allow_unmasked a fractional count is rounded at random, so the expectation is exact),
+    80/10/10 decided per token. Adjacent picks form one run for the SBO targets."""
+    n = len(tokens) - 2  # [CLS] and [SEP] are never picked
+    k = int(mask_prob * n + rng.random()) if allow_unmasked else max(1, round(mask_prob * n))
+    out = tokens.tolist()
+    picked = np.sort(rng.permutation(n)[:k] + 1).tolist()
+    for i, r in zip(picked, rng.random(len(picked)).tolist()):
+        replace(out, i, i + 1, r, rng, vocab_size)
+    return out, run_targets(tokens, merge_runs([(i, i + 1) for i in picked]))
+
+
+def word_bounds(word_start, n):
+    """(first token, last token) of every word between [CLS] and [SEP]."""
+    starts = (np.flatnonzero(word_start[1:n - 1]) + 1).tolist()
+    if not starts or starts[0] != 1:  # a chunk cut mid-word still starts a word at 1
+        starts.insert(0, 1)
+    return starts, [s - 1 for s in starts[1:]] + [n - 2]
+
+
+def replace(out, a, b, r, rng, vocab_size):
+    """BERT's 80/10/10 for out[a:b], with one uniform draw r: [MASK], random tokens, or unchanged."""
+    if r < 0.8:
+        out[a:b] = [MASK] * (b - a)
+    elif r < 0.9:
+        out[a:b] = rng.integers(N_SPECIAL, vocab_size, size=b - a).tolist()
+
+
+def merge_runs(pieces):
+    """Sorted [a, b) ranges → maximal contiguous runs."""
+    runs = []
+    for a, b in pieces:
+        if runs and runs[-1][1] == a:
+            runs[-1] = (runs[-1][0], b)
+        else:
+            runs.append((a, b))
+    return runs
+
+
+def run_targets(tokens, runs):
+    """The targets of sorted, non-touching masked runs [a, b): position, original token, the run's
+    boundary positions (a-1 and b: unmasked, inside the sequence) and the offset in the run."""
     t = {"idx": [], "label": [], "left": [], "right": [], "pos": []}
     original = tokens.tolist()
-    for a, b in spans:
+    for a, b in runs:
         t["idx"] += range(a, b)
         t["label"] += original[a:b]
         t["left"] += [a - 1] * (b - a)
         t["right"] += [b] * (b - a)
         t["pos"] += range(b - a)
-    return out, t
+    return t
 
 
 def uniforms(rng, size=256):
@@ -149,8 +212,14 @@ def mask_documents(task, sp, word_start, len_probs, args):
         for copy in range(args.dupe):
             rng = np.random.default_rng([args.seed, doc_idx, copy])
             for tokens in chunks:
-                masked, t = span_mask(tokens, word_start[tokens], rng, len_probs, args.mask_prob, len(word_start),
-                                      args.allow_unmasked)
+                if args.masking == "span":
+                    masked, t = span_mask(tokens, word_start[tokens], rng, len_probs, args.mask_prob, len(word_start),
+                                          args.allow_unmasked)
+                elif args.masking == "word":
+                    masked, t = word_mask(tokens, word_start[tokens], rng, args.mask_prob, len(word_start),
+                                          args.allow_unmasked)
+                else:
+                    masked, t = subword_mask(tokens, rng, args.mask_prob, len(word_start), args.allow_unmasked)
                 out.append(json.dumps({"tokens": masked, "mask_idx": t["idx"], "mask_label": t["label"],
                                        "span_left": t["left"], "span_right": t["right"], "span_pos": t["pos"]},
                                       separators=(",", ":")) + "\n")
@@ -218,7 +287,8 @@ def make_span_data(args):
     note = describe_skips(skipped)
     print(f"wrote {args.output}: {totals['seqs']:,} sequences from {totals['docs']:,} documents, "
           f"{totals['tokens']:,} tokens, {totals['targets'] / totals['tokens']:.3f} of them masked, "
-          f"{totals['targets'] / totals['spans']:.2f} tokens per span, {totals['tokens'] / secs:,.0f} tokens/s"
+          f"{totals['targets'] / totals['spans']:.2f} tokens per masked run ({args.masking} masking), "
+          f"{totals['tokens'] / secs:,.0f} tokens/s"
           + (f"; {note}" if note else ""))
     return totals
 
@@ -382,6 +452,9 @@ def main():
     p.add_argument("--allow_unmasked", action="store_true",
                    help="let a sequence get no span, so short sequences mask --mask_prob of their tokens on "
                         "average (default: at least one span each, which masks more in short sequences)")
+    p.add_argument("--masking", choices=("span", "word", "subword"), default="span",
+                   help="what is masked: geometric spans of whole words (SpanBERT), whole words drawn one by one, or "
+                        "single tokens (BERT); the same budget and JSON schema for all (default: %(default)s)")
     p.add_argument("--span_dist", choices=("geometric", "harmonic"), default="geometric",
                    help="span length distribution: the paper's geometric, or the original repo's 1/length (default: %(default)s)")
     p.add_argument("--geometric_p", type=float, default=0.2, help="p of the geometric distribution (default: %(default)s)")
@@ -396,14 +469,14 @@ def main():
                         "folder; auto = by file name (default: %(default)s)")
     p.add_argument("--workers", type=positive(), default=os.cpu_count(),
                    help="processes tokenizing and masking; the output does not depend on it (default: %(default)s)")
-    p.add_argument("--download", choices=("nsmc", "kowiki"),
-                   help="fetch NSMC (checksums verified) or the latest Korean Wikipedia dump (extracted to "
-                        "kowiki.txt) into --data_dir, then exit")
+    p.add_argument("--download", choices=("nsmc", "korquad", "kowiki"),
+                   help="fetch NSMC or KorQuAD 1.0 (checksums verified), or the latest Korean Wikipedia dump "
+                        "(extracted to kowiki.txt), into --data_dir, then exit")
     p.add_argument("--data_dir", default="data", help="where --download puts files (default: %(default)s)")
     args = p.parse_args()
     if args.download:
-        from corpus import download_kowiki, download_nsmc
-        return (download_nsmc if args.download == "nsmc" else download_kowiki)(args.data_dir)
+        from corpus import download_korquad, download_kowiki, download_nsmc
+        return {"nsmc": download_nsmc, "korquad": download_korquad, "kowiki": download_kowiki}[args.download](args.data_dir)
     if not 0 < args.mask_prob < 1:
         raise UserError(f"--mask_prob {args.mask_prob}: must be between 0 and 1")
     if not 0 < args.geometric_p <= 1:

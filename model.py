@@ -1,5 +1,6 @@
 """SpanBERT model (Joshi et al. 2019, https://arxiv.org/abs/1907.10529): a BERT encoder,
-the masked-LM head, the span boundary objective (SBO) head, and a sentence classifier.
+the masked-LM head, the span boundary objective (SBO) head, a sentence classifier and an
+extractive question-answering head.
 
 Shapes: B batch, T sequence length, D d_hidn, H n_head, K d_head, V vocab, N masked targets.
 """
@@ -212,6 +213,23 @@ class SpanBoundaryHead(nn.Module):
         return self.decoder(x)
 
 
+class SpanQA(nn.Module):
+    """Encoder + a linear start/end head, as BERT's SQuAD model: start and end logits per token."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.config = c
+        self.encoder = Encoder(c)
+        self.head = nn.Linear(c.d_hidn, 2)
+        init_weights(self)
+
+    def forward(self, tokens, segments):
+        """tokens, segments (B, T) → start and end logits (B, T), float32, padding at -inf."""
+        logits = self.head(self.encoder(tokens, segments)).float()      # (B, T, 2)
+        logits = logits.masked_fill((tokens == self.config.i_pad).unsqueeze(-1), float("-inf"))
+        return logits[..., 0], logits[..., 1]
+
+
 def init_weights(module):
     """BERT init: normal(0, 0.02) weights, zero biases, unit LayerNorm."""
     for m in module.modules():
@@ -235,19 +253,29 @@ class SpanBERT(nn.Module):
         self.sbo = SpanBoundaryHead(c, self.encoder.embed.tok)
         init_weights(self)
 
-    def logits(self, tokens, row, mask_idx, span_left, span_right, span_pos):
+    def logits(self, tokens, row, mask_idx, span_left, span_right, span_pos, sbo=True):
         """tokens (B, T); the rest (N,): batch row, position, boundaries and in-span position of
-        each target. Returns the MLM and SBO logits (N, V) of the targets only."""
+        each target. Returns the MLM and SBO logits (N, V) of the targets only (SBO None if not sbo)."""
         h = self.encoder(tokens)                                    # (B, T, D)
         logits_mlm = self.mlm(h[row, mask_idx])                     # (N, V): only masked positions
-        return logits_mlm, self.sbo(h[row, span_left], h[row, span_right], span_pos)
+        return logits_mlm, self.sbo(h[row, span_left], h[row, span_right], span_pos) if sbo else None
 
-    def forward(self, tokens, row, mask_idx, mask_label, span_left, span_right, span_pos):
+    def forward(self, tokens, row, mask_idx, mask_label, span_left, span_right, span_pos, sbo=True):
         """Returns the summed cross-entropies (loss_mlm, loss_sbo) against mask_label (N,): the
-        caller divides by the number of targets in the whole (possibly multi-rank) batch."""
-        logits_mlm, logits_sbo = self.logits(tokens, row, mask_idx, span_left, span_right, span_pos)
-        return (F.cross_entropy(logits_mlm.float(), mask_label, reduction="sum"),
-                F.cross_entropy(logits_sbo.float(), mask_label, reduction="sum"))
+        caller divides by the number of targets in the whole (possibly multi-rank) batch. With
+        sbo=False the SBO head is not run and its loss is a constant 0."""
+        logits_mlm, logits_sbo = self.logits(tokens, row, mask_idx, span_left, span_right, span_pos, sbo)
+        loss_mlm = F.cross_entropy(logits_mlm.float(), mask_label, reduction="sum")
+        if not sbo:
+            return loss_mlm, torch.zeros_like(loss_mlm.detach())
+        return loss_mlm, F.cross_entropy(logits_sbo.float(), mask_label, reduction="sum")
+
+    def freeze_sbo(self):
+        """MLM only: the SBO head's own weights get no gradient (the tied embedding still trains)."""
+        for name, p in self.sbo.named_parameters():
+            if not name.startswith("decoder.embedding."):
+                p.requires_grad_(False)
+        return self
 
 
 class Classifier(nn.Module):

@@ -1,5 +1,5 @@
 """Pretrain SpanBERT with the masked-LM and span boundary objectives (loss = MLM + SBO, no NSP)
-on the span-masked JSON lines written by data.py.
+on the span-masked JSON lines written by data.py; --sbo_weight 0 trains MLM alone (the paper's ablation).
 
     python pretrain.py --config config_half.json --input data/kowiki_span.json --save runs/save_pretrain.pth
     torchrun --standalone --nproc_per_node=8 pretrain.py ...          # one process per GPU
@@ -42,6 +42,8 @@ def parse_args(argv=None):
     p.add_argument("--lr", type=positive(float), default=1e-4, help="peak learning rate (default: %(default)s)")
     p.add_argument("--warmup", type=float, default=0.05, help="fraction of the steps spent warming up (default: %(default)s)")
     p.add_argument("--weight_decay", type=float, default=0.01, help="AdamW decoupled weight decay (default: %(default)s)")
+    p.add_argument("--sbo_weight", type=float, default=1.0,
+                   help="loss = MLM + W × SBO; 0 trains MLM alone and never runs the SBO head (default: %(default)s)")
     p.add_argument("--max_steps", type=int, default=0, help="stop after this many steps, 0 = run all epochs (default: %(default)s)")
     p.add_argument("--log_every", type=positive(), default=20, help="steps between metrics-log lines (default: %(default)s)")
     p.add_argument("--save_every", type=positive(), default=1000, help="steps between resumable states (default: %(default)s)")
@@ -57,6 +59,8 @@ def parse_args(argv=None):
         raise UserError(f"--warmup {args.warmup}: must be a fraction in [0, 1)")
     if args.max_steps < 0:
         raise UserError(f"--max_steps {args.max_steps}: must be 0 or positive")
+    if not 0 <= args.sbo_weight < float("inf"):
+        raise UserError(f"--sbo_weight {args.sbo_weight}: must be a finite number >= 0")
     return args
 
 
@@ -97,6 +101,7 @@ def evaluate(args):
     model = SpanBERT(config).to(device)
     model.load_state_dict(ckpt["model"])
     model.eval()
+    sbo_trained = ckpt.get("args", {}).get("sbo_weight", 1.0) > 0  # an MLM-only encoder's SBO head is random
     unigram = np.bincount(data.targets["mask_label"], minlength=vocab_size) / len(data.targets["mask_label"])
     rows = np.arange(min(args.eval, len(data)))
     cols = []  # per target: position in span, unigram loss, MLM loss, MLM correct, SBO loss, SBO correct
@@ -115,8 +120,11 @@ def evaluate(args):
     print("position in span   targets   unigram   MLM loss   MLM acc   SBO loss   SBO acc")
     for name, sel in [(str(i + 1), pos == i) for i in range(4)] + [("5+", pos >= 4), ("all", pos >= 0)]:
         if sel.any():
+            sbo_cols = f"{sbo[sel].mean():8.3f}   {sbo_acc[sel].mean():7.3f}" if sbo_trained else f"{'-':>8}   {'-':>7}"
             print(f"{name:>16}   {int(sel.sum()):>7,}   {uni[sel].mean():7.3f}   {mlm[sel].mean():8.3f}   "
-                  f"{mlm_acc[sel].mean():7.3f}   {sbo[sel].mean():8.3f}   {sbo_acc[sel].mean():7.3f}")
+                  f"{mlm_acc[sel].mean():7.3f}   {sbo_cols}")
+    if not sbo_trained:
+        print(f"(no SBO columns: {args.save} was pretrained with --sbo_weight 0)")
 
 
 def main(argv=None):
@@ -138,6 +146,9 @@ def main(argv=None):
                         f"({vocab_size} pieces): was the data made with another vocab?")
 
     model = SpanBERT(config).to(device)
+    use_sbo = args.sbo_weight > 0
+    if not use_sbo:
+        model.freeze_sbo()
     lengths = np.diff(data.offsets)
     first = epoch_batches(lengths, args.batch * world, args.seed, 1, args.group_by_length)
     steps_per_epoch = len(list(shard(first, rank, world)))
@@ -154,6 +165,7 @@ def main(argv=None):
         print(f"pretraining {sum(p.numel() for p in model.parameters()) / 1e6:.1f}M parameters on {world} × {device}: "
               f"{len(data):,} sequences, {n_steps:,} steps of {args.batch * world}"
               + (f", resuming from {state['path']}" if state else ", no state to resume" if args.resume else ""))
+        print("objectives: " + (f"MLM + {args.sbo_weight:g} × SBO" if use_sbo else "MLM only (--sbo_weight 0: no SBO head)"))
         print(f"padding: {padding_share(lengths, first):.1%} of the batched tokens"
               + (" (batches grouped by length)" if args.group_by_length else ""))
         if args.epoch > 1:  # SpanBERT draws a new mask every pass; data.py --dupe is how to get that here
@@ -176,11 +188,11 @@ def main(argv=None):
             batch = {k: torch.from_numpy(v).to(device, non_blocking=True) for k, v in data.batch(rows).items()}
             n_global = int((data.tgt_offsets[global_rows + 1] - data.tgt_offsets[global_rows]).sum())
             with autocast(device):
-                sum_mlm, sum_sbo = net(**batch)
+                sum_mlm, sum_sbo = net(**batch, sbo=use_sbo)
             # DDP averages gradients over ranks, so scaling by world / n_global gives the mean over
             # all targets of the global batch: N ranks × batch B step exactly like 1 × N·B
             # (data.py --allow_unmasked can leave a batch without targets: its loss is then 0, not 0/0)
-            loss = (sum_mlm + sum_sbo) * (world / max(n_global, 1))
+            loss = (sum_mlm + args.sbo_weight * sum_sbo) * (world / max(n_global, 1))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -198,10 +210,11 @@ def main(argv=None):
                 mlm, sbo, tgt, tok = all_reduce([*loss_sum.tolist(), n_tgt, n_tok], device)
                 mlm, sbo = (mlm / tgt, sbo / tgt) if tgt else (float("nan"), float("nan"))  # no span in the window
                 rate = tok / (time.time() - t_log)
-                if log:
-                    log.write(step=step, epoch=epoch, loss_mlm=round(mlm, 4), loss_sbo=round(sbo, 4),
+                if log:  # loss_sbo only where the SBO head ran
+                    log.write(step=step, epoch=epoch, loss_mlm=round(mlm, 4),
+                              **({"loss_sbo": round(sbo, 4)} if use_sbo else {}),
                               lr=schedule.get_last_lr()[0], tokens_per_s=round(rate))
-                bar.set_postfix(mlm=f"{mlm:.3f}", sbo=f"{sbo:.3f}", tok_s=f"{rate:,.0f}")
+                bar.set_postfix(mlm=f"{mlm:.3f}", **({"sbo": f"{sbo:.3f}"} if use_sbo else {}), tok_s=f"{rate:,.0f}")
                 loss_sum.zero_()
                 n_tgt, n_tok, t_log = 0, 0, time.time()
             if due_save:  # right after a log line, so nothing accumulated is lost
@@ -211,8 +224,8 @@ def main(argv=None):
     if rank == 0:
         save_checkpoint(args.save, model=model.state_dict(), config=config.to_dict(), vocab_size=vocab_size,
                         step=step, args=vars(args), provenance=provenance())
-        print(f"saved {args.save} after {step} steps: loss_mlm {mlm:.3f}, loss_sbo {sbo:.3f}; "
-              f"metrics in {metrics_path(args.save)}")
+        print(f"saved {args.save} after {step} steps: loss_mlm {mlm:.3f}"
+              + (f", loss_sbo {sbo:.3f}" if use_sbo else "") + f"; metrics in {metrics_path(args.save)}")
     finish_distributed()
 
 
