@@ -14,6 +14,7 @@ SOURCES = {  # where to get each kind of input, for "file not found" messages
     "span": "make it with data.py",
     "pretrain": "make it with pretrain.py",
     "finetune": "make it with train.py",
+    "qa": "make it with qa.py",
     "korquad": "get it with `python data.py --download korquad` (https://korquad.github.io/KorQuad%201.0/)",
 }
 SPECIALS = ("[PAD]", "[UNK]", "[BOS]", "[EOS]", "[SEP]", "[CLS]", "[MASK]")

@@ -94,8 +94,22 @@ QUESTIONS = {
         ("5,000 reviews, pretrained", "few_labels/nsmc-mix20-n5000-s*.jsonl"),
         ("20,000 reviews, from scratch", "few_labels/nsmc-scratch-mix20-n20000-s*.jsonl"),
         ("20,000 reviews, pretrained", "few_labels/nsmc-mix20-n20000-s*.jsonl")]),
+    "qa": ("Extractive QA on the KorQuAD 1.0 dev file split by article (wiki8 vocab)", [
+        ("from scratch", "qa/qa-scratch-wiki8-s*.jsonl"),
+        ("from scratch, lr 1e-3", "qa/qa-scratch-wiki8-lr1e-3-s*.jsonl"),
+        ("SpanBERT (span masking + SBO)", "qa/qa-wiki8-span-sbo-s*.jsonl"),
+        ("SpanBERT, lr 1e-4", "qa/qa-wiki8-span-sbo-lr1e-4-s*.jsonl"),
+        ("SpanBERT, lr 1e-3", "qa/qa-wiki8-span-sbo-lr1e-3-s*.jsonl"),
+        ("SpanBERT, windows of 256 tokens", "qa/qa-wiki8-span-sbo-n256-s*.jsonl")]),
+    "ablation": ("The paper's ablations: masking scheme and SBO at one budget (wiki8 vocab)", [
+        (label, (f"qa/qa-{enc}-s*.jsonl" if enc in ("scratch-wiki8", "wiki8-span-sbo") else f"ablation/qa-{enc}-s*.jsonl",
+                 f"ablation/nsmc-{enc}-s*.jsonl"))
+        for enc, label in (("scratch-wiki8", "from scratch"), ("wiki8-subword", "subword masking (BERT), MLM"),
+                           ("wiki8-word", "whole-word masking, MLM"), ("wiki8-span", "span masking, MLM"),
+                           ("wiki8-span-sbo", "span masking, MLM + SBO (SpanBERT)"))]),
 }
 METRICS = {"nsmc": ("val_acc", "test_acc", "accuracy"), "qa": ("val_f1", "test_f1", "F1")}
+TASKS = {"nsmc": "NSMC", "qa": "KorQuAD"}
 
 
 def read_log(path):
@@ -142,14 +156,19 @@ def best_epoch(path):
 
 
 def rows_of(question, root):
-    """[(label, [(seed log, best record, kind, epochs)])] for the rows whose logs exist."""
+    """[(label, {kind: [(seed log, best record, epochs)]})] for the rows that have logs; a row's pattern
+    is one glob, or a tuple of globs, one per task."""
     if question not in QUESTIONS:
         raise UserError(f"unknown question {question!r} (known: {', '.join(QUESTIONS)})")
     rows = []
-    for label, pattern in QUESTIONS[question][1]:
-        logs = logs_of(root, pattern)
-        if logs:
-            rows.append((label, [(p, *best_epoch(p)) for p in logs]))
+    for label, patterns in QUESTIONS[question][1]:
+        tasks = {}
+        for pattern in (patterns,) if isinstance(patterns, str) else patterns:
+            for path in logs_of(root, pattern):
+                best, k, n = best_epoch(path)
+                tasks.setdefault(k, []).append((path, best, n))
+        if tasks:
+            rows.append((label, tasks))
     if not rows:
         raise UserError(f"{root}: no logs for the question {question!r}")
     return rows
@@ -174,37 +193,51 @@ def spread(values, digits=4):
 
 
 def table(question, root):
-    """A Markdown table: one row per configuration, mean (min–max) over its seeds."""
+    """A Markdown table: one row per configuration, mean (min–max) over its seeds, per task."""
     rows = rows_of(question, root)
-    k = rows[0][1][0][2]
-    val, test, name = METRICS[k]
-    extra = k == "qa"
-    head = f"| {QUESTIONS[question][0]} | seeds | best epochs | val {name} | test {name} |" + (" val EM | test EM |" if extra else "")
-    lines = [head, "|" + "---|" * (head.count("|") - 1)]
-    for label, seeds in rows:
-        epochs = ", ".join(f"{r['epoch']} of {n}" if n > 1 else "1" for _, r, _, n in seeds)
-        line = (f"| {label} | {len(seeds)} | {epochs} | {spread([r[val] for _, r, _, _ in seeds])} "
-                f"| {spread([r[test] for _, r, _, _ in seeds])} |")
-        if extra:
-            line += f" {spread([r['val_em'] for _, r, _, _ in seeds], 1)} | {spread([r['test_em'] for _, r, _, _ in seeds], 1)} |"
-        lines.append(line)
+    kinds = [k for k in METRICS if any(k in tasks for _, tasks in rows)]
+    head = [QUESTIONS[question][0]]
+    for k in kinds:
+        val, test, name = METRICS[k]
+        prefix = f"{TASKS[k]} " if len(kinds) > 1 else ""
+        head += [f"{prefix}seeds", f"{prefix}best epochs", f"{prefix}val {name}", f"{prefix}test {name}"]
+        head += [f"{prefix}val EM", f"{prefix}test EM"] if k == "qa" else []
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for label, tasks in rows:
+        cells = [label]
+        for k in kinds:
+            seeds = tasks.get(k, [])
+            val, test, _ = METRICS[k]
+            digits = 2 if k == "qa" else 4
+            pick = lambda key: spread([r[key] for _, r, _ in seeds], digits) if seeds else ""  # noqa: E731
+            cells += [str(len(seeds)) if seeds else "", ", ".join(f"{r['epoch']} of {n}" for _, r, n in seeds),
+                      pick(val), pick(test)]
+            cells += [pick("val_em"), pick("test_em")] if k == "qa" else []
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def dot_figure(question, root, out, fmt):
-    """One row per configuration: each seed a dot, the mean a bar; validation and test side by side."""
+    """One row per configuration: each seed a dot, the mean a bar; validation and test side by side,
+    one pair of panels per task."""
     rows = rows_of(question, root)
-    val, test, name = METRICS[rows[0][1][0][2]]
-    fig, axes = plt.subplots(1, 2, figsize=(9, 0.45 * len(rows) + 1.2), sharey=True)
-    for ax, key, split in ((axes[0], val, "validation"), (axes[1], test, "test")):
-        for y, (label, seeds) in enumerate(rows):
-            values = [r[key] for _, r, _, _ in seeds]
-            ax.scatter(values, [y] * len(values), s=18, color="tab:blue", alpha=0.7, zorder=3)
-            ax.plot([sum(values) / len(values)] * 2, [y - 0.3, y + 0.3], color="black", lw=1.5, zorder=4)
-        ax.set(xlabel=f"{split} {name}", yticks=range(len(rows)), yticklabels=[r[0] for r in rows])
+    kinds = [k for k in METRICS if any(k in tasks for _, tasks in rows)]
+    panels = [(k, split) for k in kinds for split in (0, 1)]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 0.45 * len(rows) + 1.2), sharey=True,
+                             squeeze=False)
+    for ax, (k, split) in zip(axes[0], panels):
+        key, name = METRICS[k][split], METRICS[k][2]
+        for y, (label, tasks) in enumerate(rows):
+            values = [r[key] for _, r, _ in tasks.get(k, [])]
+            if values:
+                ax.scatter(values, [y] * len(values), s=18, color="tab:blue", alpha=0.7, zorder=3)
+                ax.plot([sum(values) / len(values)] * 2, [y - 0.3, y + 0.3], color="black", lw=1.5, zorder=4)
+        task = f"{TASKS[k]} " if len(kinds) > 1 else ""
+        ax.set(xlabel=f"{task}{('validation', 'test')[split]} {name}", yticks=range(len(rows)),
+               yticklabels=[r[0] for r in rows])
         ax.xaxis.set_major_locator(MaxNLocator(5))
         ax.grid(axis="x", alpha=0.3)
-    axes[0].invert_yaxis()
+    axes[0][0].invert_yaxis()
     fig.suptitle(f"{QUESTIONS[question][0]}\n(dots: seeds; bar: mean; epoch chosen on validation)", fontsize=10)
     save(fig, os.path.join(out, f"{question}.{fmt}"))
 
@@ -305,9 +338,10 @@ def index(root):
     """results/README.md: the naming scheme and, per folder, every file with the row it belongs to."""
     rows = {}
     for question, (_, spec) in QUESTIONS.items():
-        for label, pattern in spec:
-            for path in logs_of(root, pattern):
-                rows.setdefault(os.path.relpath(path, root), []).append(f"{question}: {label}")
+        for label, patterns in spec:
+            for pattern in (patterns,) if isinstance(patterns, str) else patterns:
+                for path in logs_of(root, pattern):
+                    rows.setdefault(os.path.relpath(path, root), []).append(f"{question}: {label}")
     lines = [INDEX_HEAD]
     for folder in sorted(d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d))):
         lines += [f"\n## {folder}/ (`experiments/{folder}.sh`)\n", "| file | row |", "|---|---|"]

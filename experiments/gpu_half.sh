@@ -1,81 +1,112 @@
 #!/usr/bin/env bash
-# The config_half rows of the README's results table, sized for one call on one GPU (H100/H200): the
-# best CPU recipe of experiments.sh (step 24: the 16,000-piece review vocab, one whole training review per
-# sequence plus the kowiki slice at 32 tokens, data.py --mask_prob 0.4, batches grouped by length), config_half.json
-# (12 layers, 384 wide, the original repo's model), SpanBERT pretraining for a fixed wall-time budget, and
-# NSMC fine-tuning from scratch and from the pretrained encoder with experiments.sh's fine-tuning flags.
-# A 30-step timing run first measures the step time, so the real run's schedule (warmup, linear decay)
-# ends exactly at the budget instead of being cut off mid-schedule.
-# Inputs: $EXP/nsmc_rev.txt, kowiki20.txt, heldout.txt and rv16.model (MAIN=0 MASK40=1 bash experiments.sh
-#         makes them; EXP=runs/exp),
-#         $DATA/ratings_train.txt, $DATA/ratings_test.txt (DATA=data).
-# Outputs: runs/gpu/ (span data, checkpoints), $RESULTS/half-*.jsonl and eval-half.txt (RESULTS=results).
-# Knobs: MINUTES of pretraining (4: with data, timing and two fine-tunings it should fit a 10-minute call),
-# BATCH sequences per pretraining step (512: four times step 24's 128), MASK_PROB for data.py (0.4), LR pretraining
-# peak rate (5e-4), WORKERS for data.py (all
-# cores), MAX_TRAIN reviews to fine-tune on (0 = all; for smoke tests). python3, not python: on the lent
-# machines only python3 holds PyTorch.
-# On a lent device machine, which does not see ../shared: copy the NSMC files into runs/nsmc, carry
-#   runs/exp/nsmc_rev.txt runs/exp/kowiki20.txt runs/exp/heldout.txt runs/exp/rv16.model runs/nsmc (about 55 MB)
-# and run: set -o pipefail; EXP=runs/exp DATA=runs/nsmc RESULTS=$OUT PYTHONUNBUFFERED=1 bash gpu.sh 2>&1 | tee $OUT/log
+# How fast and how good is config_half (12 layers × 384, the original repo's model) on one GPU? Speed against
+# Hugging Face BERT (bench.py: config_half and config.json at 128 and 512 tokens, bf16, peak memory); then
+# best.sh's recipe pretrained for PRE_MIN minutes and fine-tuned on NSMC for 3 epochs; then qa.sh's recipe
+# (kowiki without the KorQuAD articles, 384 tokens) pretrained for QA_MIN minutes and fine-tuned on the KorQuAD
+# split, pretrained and from scratch; then NSMC from scratch. A 20-step probe before each pretraining measures
+# the step time, so the schedule (warmup, linear decay) ends at the budget instead of being cut off. Each
+# stage starts only if the time left of DEADLINE seconds allows it, and logs reach RES as they grow.
+# Inputs (IN, default runs/exp; a file.xz is unpacked first): rv16.model, nsmc_rev.txt, kowiki20.txt,
+#   heldout.txt (best.sh makes them), wiki8.model, kowiki_noqa.txt, kowiki_noqa_heldout.txt (qa.sh), and
+#   ratings_train.txt, ratings_test.txt, KorQuAD_v1.0_dev.json (from data/ when not in IN).
+# Outputs: runs/gpu/ (span data, checkpoints), RES (default results/gpu_half): bench-*.json, pretrain-*.jsonl,
+#   heldout*-*.txt, nsmc-*.jsonl, qa-*.jsonl.
+# Time on one H100: about 9 minutes. Knobs: PRE_MIN (3), QA_MIN (2), DEADLINE (540), PYTHON (python3),
+# MAX_TRAIN (0 = all reviews and questions), DEVICE (cuda); for a check on CPU: SMOKE=1 (bench.py --smoke),
+# CONFIG (config_half.json).
 set -euo pipefail
-cd "$(dirname "$0")"
-exp=${EXP:-runs/exp} data=${DATA:-data} res=${RESULTS:-results} out=runs/gpu
-minutes=${MINUTES:-4} batch=${BATCH:-512} mask_prob=${MASK_PROB:-0.4} lr=${LR:-5e-4} workers=${WORKERS:-$(nproc)} max_train=${MAX_TRAIN:-0}
-rm -rf "$out" && mkdir -p "$out" "$res"  # every run starts clean: no stale logs or checkpoints
-stamp() { echo "[$(date +%T)] $*"; }
-sync_logs() {  # every 15 s, so that a call cut off at its time limit still returns the steps and epochs done
-  while sleep 15; do
-    cp -f "$out"/half-*.jsonl "$res"/ 2>/dev/null || true
-    if [ -e "$out/pre.jsonl" ]; then cp -f "$out/pre.jsonl" "$res/pretrain-half.jsonl"; fi
-  done
+cd "$(dirname "$0")/.."
+in=${IN:-runs/exp} res=${RES:-results/gpu_half} out=runs/gpu py=${PYTHON:-python3}
+pre_min=${PRE_MIN:-3} qa_min=${QA_MIN:-2} deadline=${DEADLINE:-540} max_train=${MAX_TRAIN:-0} device=${DEVICE:-cuda}
+config=${CONFIG:-config_half.json}
+workers=$(nproc) t0=$(date +%s)
+rm -rf "$out" && mkdir -p "$out" "$res"  # every run starts clean
+stamp() { echo "[$(date +%T), $(( $(date +%s) - t0 )) s] $*"; }
+left() { echo $(( deadline - ($(date +%s) - t0) )); }
+seconds() { awk "BEGIN { print int($1) }"; }  # minutes may be fractional
+fits() { [ "$(left)" -ge "$1" ] || { stamp "skipped: $2 needs $1 s, $(left) s left"; return 1; }; }
+keep() { cp -f "$@" "$res"/ 2>/dev/null || true; }
+( while sleep 15; do keep "$out"/pretrain-*.jsonl "$out"/nsmc-*.jsonl "$out"/qa-*.jsonl; done ) > /dev/null 2>&1 &
+# (a call cut off at its time limit still returns the logs so far)
+trap 'kill $! 2>/dev/null || true' EXIT
+input() {  # name: the input file, unpacked from IN/name.xz when needed
+  local f
+  for f in "$in/$1" "data/$1"; do if [ -e "$f" ]; then echo "$f"; return; fi; done
+  if [ -e "$in/$1.xz" ]; then xz -dc "$in/$1.xz" > "$out/$1" && echo "$out/$1"; return; fi
+  echo "missing input $1 (in $in or data/)" >&2; exit 2
 }
-sync_logs > /dev/null 2>&1 &  # no pipe held open: `| tee` ends with the script
-sync_pid=$!
-trap 'kill "$sync_pid" 2>/dev/null || true' EXIT
-
-vocab=$exp/rv16.model
-stamp "span data (5 masked copies of the whole reviews, 1 of kowiki at 32 tokens, --mask_prob $mask_prob, as experiments.sh step 24)"
-python3 data.py --input "$exp/nsmc_rev.txt" --vocab "$vocab" --output "$out/nsmc_span.json" \
-  --n_seq 128 --dupe 5 --mask_prob "$mask_prob" --workers "$workers"
-python3 data.py --input "$exp/kowiki20.txt" --vocab "$vocab" --output "$out/kowiki20_span.json" \
-  --n_seq 32 --dupe 1 --mask_prob "$mask_prob" --workers "$workers"
-cat "$out/nsmc_span.json" "$out/kowiki20_span.json" > "$out/mix_span.json"
-
-pretrain() {  # steps, save path
-  python3 pretrain.py --config config_half.json --vocab "$vocab" --input "$out/mix_span.json" \
-    --save "$2" --max_steps "$1" --batch "$batch" --lr "$lr" --warmup 0.05 --group_by_length --log_every 10 \
-    --save_every 100000
-}
-stamp "timing run: 30 steps"
-pretrain 30 "$out/timing.pth"
-steps=$(python3 -c '
+pretrain() {  # name, vocab, span data, minutes, then pretrain.py flags: a 20-step probe sizes the run;
+  # the encoder is runs/gpu/pretrain-<name>.pth
+  local name=$1 vocab=$2 spans=$3 minutes=$4; shift 4
+  local common=(--config "$config" --vocab "$vocab" --input "$spans" --device "$device" --log_every 10
+                --save_every 100000 "$@")
+  "$py" pretrain.py "${common[@]}" --save "$out/timing-$name.pth" --max_steps 20 || return
+  local steps
+  steps=$("$py" -c '
 import json, sys
-rows = [json.loads(l) for l in open(sys.argv[1])][1:]  # the first line is metadata
-a, b = rows[0], rows[-1]  # from step 10 on: the first steps pay for warm-up work
-print(max(10, int(float(sys.argv[2]) * 60 * (b["step"] - a["step"]) / (b["time"] - a["time"]))))' \
-  "$out/timing.jsonl" "$minutes")
-stamp "pretraining: $steps steps of $batch sequences (about $minutes minutes)"
-pretrain "$steps" "$out/pre.pth"
-cp "$out/pre.jsonl" "$res/pretrain-half.jsonl"
-
-stamp "MLM and SBO loss by position in the span on kowiki text pretraining did not see (experiments.sh step 24)"
-python3 data.py --input "$exp/heldout.txt" --vocab "$vocab" --output "$out/heldout_span.json" --n_seq 32 \
-  --dupe 1 --workers "$workers"
-python3 pretrain.py --eval 4000 --save "$out/pre.pth" --vocab "$vocab" --input "$out/heldout_span.json" \
-  > "$out/eval.txt"
-cp "$out/eval.txt" "$res/eval-half.txt"
-
-finetune() {  # name, then extra flags
-  local name=$1; shift
-  stamp "fine-tuning $name"
-  python3 train.py --config config_half.json --vocab "$vocab" --train "$data/ratings_train.txt" \
-    --test "$data/ratings_test.txt" --epoch 2 --batch 64 --lr 2e-4 --max_train "$max_train" \
-    --save "$out/$name.pth" "$@"
-  cp "$out/$name.jsonl" "$res/$name.jsonl"
+rows = [json.loads(l) for l in open(sys.argv[1])][1:]  # after the meta line; from step 10 on, past the warm-up work
+print(max(20, int(float(sys.argv[2]) * 60 * (rows[-1]["step"] - rows[0]["step"]) / (rows[-1]["time"] - rows[0]["time"]))))' \
+    "$out/timing-$name.jsonl" "$minutes") || return
+  stamp "pretraining $name: $steps steps (about $minutes minutes)"
+  "$py" pretrain.py "${common[@]}" --save "$out/pretrain-$name.pth" --max_steps "$steps" || return
+  keep "$out/pretrain-$name.jsonl"
 }
-# the pretrained row first: if the call runs out of time, the row only a GPU can give is the one kept
-finetune half-pre-max --pretrain "$out/pre.pth" --pooling max
-finetune half-scratch-max --pooling max
+nsmc() {  # log name, then train.py flags: 3 epochs at 1e-4, batch 64, max pooling
+  stamp "fine-tuning $1 on NSMC"
+  "$py" train.py --config "$config" --vocab "$rv16" --train "$nsmc_train" --test "$nsmc_test" --epoch 3 --batch 64 --lr 1e-4 --pooling max --max_train "$max_train" \
+    --device "$device" --save "$out/$1.pth" "${@:2}"
+  keep "$out/$1.jsonl"
+}
+qa() {  # log name, then qa.py flags: the KorQuAD dev file split by article as qa.sh, 3 epochs at 1e-4
+  stamp "fine-tuning $1 on KorQuAD"
+  "$py" qa.py --config "$config" --vocab "$wiki8" --train "$korquad" --test "$korquad" --epoch 3 --batch 32 \
+    --lr 1e-4 --max_train "$max_train" --device "$device" --save "$out/$1.pth" "${@:2}"
+  keep "$out/$1.jsonl"
+}
+
+stamp "bench.py: ours against Hugging Face BERT, bf16"
+"$py" -c 'import torch; print(torch.__version__, torch.cuda.get_device_name() if torch.cuda.is_available() else "no GPU")'
+smoke=$([ "${SMOKE:-0}" = 1 ] && echo --smoke || true)
+if fits 120 bench; then
+  timeout 150 "$py" bench.py --device "$device" --only pretrain --json "$res/bench-pretrain.json" $smoke || stamp "bench failed"
+  timeout 90 "$py" bench.py --device "$device" --only memory --json "$res/bench-memory.json" $smoke || stamp "memory bench failed"
+fi
+
+rv16=$(input rv16.model) nsmc_train=$(input ratings_train.txt) nsmc_test=$(input ratings_test.txt)
+reviews=$(input nsmc_rev.txt) kowiki20=$(input kowiki20.txt) heldout=$(input heldout.txt)
+wiki8=$(input wiki8.model) korquad=$(input KorQuAD_v1.0_dev.json)
+kowiki_noqa=$(input kowiki_noqa.txt) heldout_noqa=$(input kowiki_noqa_heldout.txt)
+
+# each stage stops at its first failure (|| return) and the next stage still runs
+nsmc_stage() {
+  stamp "span data: best.sh's recipe (whole reviews, 5 copies, kowiki at 32 tokens, --mask_prob 0.4)"
+  "$py" data.py --input "$reviews" --vocab "$rv16" --output "$out/review128.json" --n_seq 128 --dupe 5 \
+    --mask_prob 0.4 --workers "$workers" || return
+  "$py" data.py --input "$kowiki20" --vocab "$rv16" --output "$out/kowiki32.json" --n_seq 32 --dupe 1 \
+    --mask_prob 0.4 --workers "$workers" || return
+  cat "$out/review128.json" "$out/kowiki32.json" > "$out/whole.json"
+  pretrain half-rv16-whole-m40 "$rv16" "$out/whole.json" "$pre_min" --batch 512 --lr 5e-4 --warmup 0.05 \
+    --group_by_length || return
+  "$py" data.py --input "$heldout" --vocab "$rv16" --output "$out/heldout32.json" --n_seq 32 --dupe 1 \
+    --workers "$workers" || return
+  "$py" pretrain.py --eval 4000 --save "$out/pretrain-half-rv16-whole-m40.pth" --vocab "$rv16" \
+    --input "$out/heldout32.json" --device "$device" > "$res/heldout32-half-rv16-whole-m40.txt" || return
+  nsmc nsmc-half-rv16-whole-m40-s42 --pretrain "$out/pretrain-half-rv16-whole-m40.pth"
+}
+qa_stage() {
+  stamp "span data: qa.sh's recipe (kowiki without the KorQuAD articles, 384 tokens)"
+  "$py" data.py --input "$kowiki_noqa" --vocab "$wiki8" --output "$out/kowiki384.json" --n_seq 384 \
+    --dupe 1 --workers "$workers" || return
+  pretrain half-wiki8-span-sbo "$wiki8" "$out/kowiki384.json" "$qa_min" --batch 128 --lr 5e-4 --warmup 0.05 \
+    --group_by_length || return
+  "$py" data.py --input "$heldout_noqa" --vocab "$wiki8" --output "$out/heldout384.json" \
+    --n_seq 384 --dupe 1 --workers "$workers" || return
+  "$py" pretrain.py --eval 2000 --save "$out/pretrain-half-wiki8-span-sbo.pth" --vocab "$wiki8" \
+    --input "$out/heldout384.json" --device "$device" > "$res/heldout384-half-wiki8-span-sbo.txt" || return
+  qa qa-half-wiki8-span-sbo-s42 --pretrain "$out/pretrain-half-wiki8-span-sbo.pth" || return
+  if fits 60 "QA from scratch"; then qa qa-half-scratch-wiki8-s42; fi
+}
+if fits "$(seconds "$pre_min * 60 + 150")" "NSMC pretraining and fine-tuning"; then nsmc_stage || stamp "NSMC stage failed"; fi
+if fits "$(seconds "$qa_min * 60 + 90")" "QA pretraining and fine-tuning"; then qa_stage || stamp "QA stage failed"; fi
+if fits 150 "NSMC from scratch"; then nsmc nsmc-half-scratch-rv16-s42 || stamp "failed"; fi
 stamp "done"
-python3 plot.py --table "$res"/half-*.jsonl

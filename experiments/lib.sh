@@ -8,11 +8,9 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 out=runs/exp
 data=data
-mkdir -p "$out" "$RES"
-# large attention tensors are then reused instead of mapped and unmapped every step (faster on CPU)
-export MALLOC_MMAP_THRESHOLD_=${MALLOC_MMAP_THRESHOLD_:-1073741824}
 
 dry() { [ "${DRY_RUN:-0}" = 1 ]; }
+dry || mkdir -p "$out" "$RES"
 run() { echo "+ $*"; dry || "$@"; }
 once() {  # output, then the command that makes it: skipped when the output exists
   local target=$1; shift
@@ -113,4 +111,30 @@ finetune() {  # log name (nsmc-<encoder>[-<variant>]-s<seed>), vocab name, then 
 seeds() {  # log name without the seed, vocab name, then train.py flags: fine-tuning seeds 42, 1 and 2
   local name=$1 v=$2 seed; shift 2
   for seed in 42 1 2; do finetune "$name-s$seed" "$v" "$@" --seed "$seed"; done
+}
+
+# ---- KorQuAD 1.0 and the kowiki text without its articles (qa.sh, ablation.sh) ----
+korquad=$data/KorQuAD_v1.0_dev.json
+qa_text() {  # kowiki without the KorQuAD dev articles (by title or a shared 40-character passage), its
+  # last 1,000 articles held out; an 8,000-piece vocab of it (wiki8); the held-out text span-masked at 384
+  once "$out/kowiki_noqa.txt" python corpus.py --input "$data/kowiki.txt" --exclude "$korquad" \
+    --output "$out/kowiki_noqa.txt" --heldout 1000 --heldout_output "$out/kowiki_noqa_heldout.txt"
+  vocab wiki8 8000 "$out/kowiki_noqa.txt"
+  spans "$out/span-wiki8-heldout384.json" "$out/kowiki_noqa_heldout.txt" "$out/wiki8.model" 384 1
+}
+wiki_encoder() {  # encoder name, data.py --masking (span, word, subword), then pretrain.py flags: 5,000 steps
+  # of 16 sequences of up to 384 tokens (about 23M tokens, two thirds of the text), grouped by length
+  local name=$1 m=$2; shift 2
+  qa_text
+  spans "$out/span-wiki8-kowiki384-$m.json" "$out/kowiki_noqa.txt" "$out/wiki8.model" 384 1 --masking "$m"
+  pretrain "$name" wiki8 "$out/span-wiki8-kowiki384-$m.json" --max_steps 5000 --batch 16 --group_by_length "$@"
+  heldout "$name" wiki8 384 2000
+}
+qa_finetune() {  # log name (qa-<encoder>[-<variant>]-s<seed>), then qa.py flags: the dev file split by article
+  # (90 train / 10 validation / 40 test, --split_seed 0), windows of 384 tokens, 3 epochs at 3e-4
+  local name=$1; shift
+  once "$out/$name.done" python qa.py --config config_tiny.json --vocab "$out/wiki8.model" --train "$korquad" \
+    --test "$korquad" --epoch 3 --batch 32 --lr 3e-4 --save "$out/$name.pth" --resume "$@"
+  dry || touch "$out/$name.done"
+  keep "$out/$name.jsonl" "$name.jsonl"
 }

@@ -10,9 +10,12 @@ SHARED = os.environ.get("SPANBERT_DATA", os.path.join(REPO, "..", "shared", "dat
 KOWIKI = os.path.join(SHARED, "kowiki", "kowiki.txt")
 NSMC_TRAIN = os.path.join(SHARED, "nsmc", "ratings_train.txt")
 NSMC_TEST = os.path.join(SHARED, "nsmc", "ratings_test.txt")
+KORQUAD = os.path.join(SHARED, "korquad", "KorQuAD_v1.0_dev.json")
 
 needs_data = pytest.mark.skipif(not os.path.isfile(NSMC_TRAIN) or not os.path.isfile(KOWIKI),
                                 reason=f"real data not found under {SHARED}")
+needs_korquad = pytest.mark.skipif(not os.path.isfile(KORQUAD) or not os.path.isfile(KOWIKI),
+                                   reason=f"KorQuAD 1.0 dev file not found under {SHARED}")
 
 
 def run_script(*args, ok=True, stdin=None, env=None):

@@ -1,8 +1,11 @@
-"""Span masking invariants, checked against hand-computed references (no files needed)."""
+"""Masking invariants, checked against hand-computed references and independent simulations
+(no files needed): SpanBERT's geometric spans, whole words and BERT's single tokens."""
+import random
+
 import numpy as np
 import pytest
 
-from data import CLS, MASK, N_SPECIAL, SEP, span_length_probs, span_mask
+from data import CLS, MASK, N_SPECIAL, SEP, span_length_probs, span_mask, subword_mask, word_mask
 
 V = 8007
 
@@ -171,3 +174,118 @@ def test_allow_unmasked_hand_computed_case():
     assert abs(np.mean(counts == 0) - p_empty) < 4 * np.sqrt(p_empty * (1 - p_empty) / len(counts))
     assert abs(counts.mean() - 0.45) < 4 * counts.std() / np.sqrt(len(counts))
     assert set(counts) == {0, 1, 2, 3}
+
+
+# ---- the paper's baselines at the same budget: whole words and single tokens (BERT) ----
+
+def baseline_masked(scheme, n_seq=3000, n_words=60, seed=11, **kw):
+    rng = np.random.default_rng(seed)
+    for _ in range(n_seq):
+        tokens, start = make_sequence(rng, n_words)
+        if scheme == "word":
+            out, t = word_mask(tokens, start, rng, vocab_size=V, **kw)
+        else:
+            out, t = subword_mask(tokens, rng, vocab_size=V, **kw)
+        yield tokens, start, np.array(out), {k: np.array(v, dtype=np.int64) for k, v in t.items()}
+
+
+def run_lengths(positions):
+    """Lengths of the maximal runs of consecutive positions."""
+    runs, last = [], None
+    for p in sorted(positions):
+        if last is not None and p == last + 1:
+            runs[-1] += 1
+        else:
+            runs.append(1)
+        last = p
+    return runs
+
+
+@pytest.mark.parametrize("scheme", ["word", "subword"])
+def test_schema_runs_and_boundaries(scheme):
+    """The same targets schema as span masking: each maximal run of masked tokens is a "span" whose
+    boundaries are the unmasked tokens just outside it."""
+    for tokens, start, out, t in baseline_masked(scheme, n_seq=300):
+        n, idx = len(tokens), t["idx"]
+        assert len(idx) > 0 and np.all(np.diff(idx) > 0) and idx.min() >= 1 and idx.max() <= n - 2
+        assert np.array_equal(t["label"], tokens[idx])
+        keep = np.setdiff1d(np.arange(n), idx)
+        assert np.array_equal(out[keep], tokens[keep])
+        masked = set(idx.tolist())
+        for (l, r), pos in spans_of(t).items():
+            assert pos == list(range(l + 1, r)) and l not in masked and r not in masked
+            assert list(t["pos"][np.isin(idx, pos)]) == list(range(len(pos)))
+        if scheme == "word":  # whole words: a masked token's word is masked entirely
+            word_of = np.cumsum(start) * (np.arange(n) > 0)
+            for w in set(word_of[idx].tolist()):
+                assert set(np.flatnonzero(word_of == w)[(np.flatnonzero(word_of == w) < n - 1)].tolist()) <= masked
+
+
+def test_subword_masks_exactly_the_budget_uniformly_and_runs_match_random_subsets():
+    """BERT: round(15%) of the tokens, every position alike; the run lengths are those of a uniformly
+    random subset of that size, simulated here with Python's own random.sample."""
+    counts, runs, ref_runs, where = [], np.zeros(8), np.zeros(8), np.zeros(3)
+    ref = random.Random(0)
+    for tokens, start, out, t in baseline_masked("subword"):
+        n = len(tokens) - 2
+        assert len(t["idx"]) == max(1, round(0.15 * n))
+        counts.append(len(t["idx"]) / n)
+        for length in run_lengths(t["idx"].tolist()):
+            runs[min(length, 7)] += 1
+        for length in run_lengths(ref.sample(range(n), len(t["idx"]))):
+            ref_runs[min(length, 7)] += 1
+        where += np.bincount((t["idx"] - 1) * 3 // n, minlength=3)
+    assert abs(np.mean(counts) - 0.15) < 0.005
+    assert np.all(np.abs(where / where.sum() - 1 / 3) < 0.01)
+    p, q = runs / runs.sum(), ref_runs / ref_runs.sum()
+    assert p[1] > 0.7 and np.all(np.abs(p - q) < 4 * np.sqrt(q * (1 - q) / runs.sum()) + 0.002), (p.round(4), q.round(4))
+
+
+def test_word_masking_budget_and_words_drawn_independently():
+    """Whole words to the budget in expectation (an overshooting word kept with p = left/len); which words
+    are drawn does not depend on their neighbours: the share of masked words followed by a masked word
+    matches the share of masked words among the rest of the sequence."""
+    shares, after, total_after, rate = [], 0, 0, []
+    for tokens, start, out, t in baseline_masked("word"):
+        shares.append(len(t["idx"]) / (len(tokens) - 2))
+        word_of = np.cumsum(start)
+        words = sorted(set(word_of[t["idx"]].tolist()))
+        n_words = word_of[-2]
+        chosen = set(words)
+        after += sum(w + 1 in chosen for w in words if w < n_words)
+        total_after += sum(1 for w in words if w < n_words)
+        rate.append((len(words) - 1) / (n_words - 1))
+    assert abs(np.mean(shares) - 0.15) < 0.004, np.mean(shares)
+    assert abs(after / total_after - np.mean(rate)) < 0.01, (after / total_after, np.mean(rate))
+
+
+@pytest.mark.parametrize("scheme, unit", [("word", "word"), ("subword", "token")])
+def test_80_10_10_per_unit(scheme, unit):
+    """One decision per word (word masking) or per token (subword masking)."""
+    kinds = {"mask": 0, "random": 0, "same": 0}
+    for tokens, start, out, t in baseline_masked(scheme, n_seq=1500, seed=12):
+        word_of = np.cumsum(start)
+        groups = {}
+        for i in t["idx"].tolist():
+            groups.setdefault(word_of[i] if unit == "word" else i, []).append(i)
+        for pos in groups.values():
+            new, old = out[pos], tokens[pos]
+            if np.all(new == MASK):
+                kinds["mask"] += 1
+            elif np.array_equal(new, old):
+                kinds["same"] += 1
+            else:
+                assert not np.any(new == MASK) and np.all(new >= N_SPECIAL)
+                kinds["random"] += 1
+    total = sum(kinds.values())
+    for kind, p in (("mask", 0.8), ("random", 0.1), ("same", 0.1)):
+        assert abs(kinds[kind] / total - p) < 4 * np.sqrt(p * (1 - p) / total), (kinds, total)
+
+
+@pytest.mark.parametrize("scheme, n_words", [("word", 7), ("subword", 3)])
+def test_baselines_allow_unmasked_keep_the_expected_share(scheme, n_words):
+    """Short sequences (about 14 and 6 tokens): with allow_unmasked the expected masked share is the
+    budget, not more, and some sequences get no target."""
+    r = np.array([len(t["idx"]) / (len(tokens) - 2)
+                  for tokens, start, out, t in baseline_masked(scheme, n_words=n_words, allow_unmasked=True)])
+    assert abs(r.mean() - 0.15) < 4 * r.std() / np.sqrt(len(r)) and np.mean(r == 0) > 0.05

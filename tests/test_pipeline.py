@@ -88,6 +88,34 @@ def test_pretrain_loss_curve_is_reproducible(work, tmp_path):
     assert logs[0] == logs[1]
 
 
+@pytest.mark.parametrize("masking", ["word", "subword"])
+def test_mlm_only_on_baseline_masking(work, tmp_path, masking):
+    """The paper's ablation rows: data.py --masking word/subword, pretrain.py --sbo_weight 0. The SBO head is
+    never run, so its weights stay at their (seeded) initial values, while the encoder and MLM head train;
+    the log and --eval say which objectives ran."""
+    from common import seed_all
+    from model import Config, SpanBERT
+    span, save = str(tmp_path / f"{masking}.json"), str(tmp_path / f"{masking}.pth")
+    out = run("data.py", "--input", work["corpus"], "--vocab", work["vocab"], "--output", span, "--n_seq", "64",
+              "--max_docs", "40", "--masking", masking).stdout
+    assert f"({masking} masking)" in out
+    r = run("pretrain.py", "--config", "config_tiny.json", "--vocab", work["vocab"], "--input", span, "--save", save,
+            "--batch", "4", "--max_steps", "3", "--log_every", "1", "--sbo_weight", "0")
+    assert "objectives: MLM only" in r.stdout
+    meta, *log = [json.loads(x) for x in open(save.replace(".pth", ".jsonl"))]
+    assert meta["meta"]["args"]["sbo_weight"] == 0 and all("loss_sbo" not in x and x["loss_mlm"] > 0 for x in log)
+    ckpt = torch.load(save, weights_only=True)
+    trained = ckpt["model"]
+    seed_all(42)
+    init = SpanBERT(Config.from_dict(ckpt["config"])).state_dict()
+    for name, value in init.items():
+        if name.startswith("sbo.") and not name.startswith("sbo.decoder.embedding"):
+            assert torch.equal(trained[name], value), name
+    assert not torch.equal(trained["mlm.dense.weight"], init["mlm.dense.weight"])
+    table = run("pretrain.py", "--eval", "20", "--save", save, "--vocab", work["vocab"], "--input", span).stdout
+    assert table.splitlines()[-2].split()[-2:] == ["-", "-"] and "--sbo_weight 0" in table
+
+
 def test_pretrain_batches_grouped_by_length():
     """Every sequence once per epoch, in an order fixed by (seed, epoch); grouping cuts the padding of
     review-like lengths; without --group_by_length the order is the plain permutation earlier runs used."""
