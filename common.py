@@ -1,6 +1,8 @@
 """Training plumbing shared by pretrain.py and train.py: seeding and RNG state, device and
 torchrun/DDP setup, optimizer and LR schedule, atomic checkpoints that resume exactly, and the
 JSON-lines metrics log."""
+import atexit
+import errno
 import glob
 import json
 import os
@@ -14,7 +16,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from cli import UserError, atomic_open, require_file
+from cli import UserError, atomic_open, check_vocab, output_lock, require_file, vocab_fingerprint
 
 def seed_all(seed):
     random.seed(seed)
@@ -157,14 +159,35 @@ def save_checkpoint(path, **items):
             time.sleep(float(os.environ["SPANBERT_TEST_SAVE_DELAY"]))
 
 
+def save_root(save):
+    """runs/x.pth → runs/x, the stem of every companion file; only a .pth is cut, so runs/mask0.3 and
+    runs/mask0.4 keep apart."""
+    return save[:-len(".pth")] if save.endswith(".pth") else save
+
+
+def hold(lock):
+    """Enter a lock for the rest of the process (released at exit, also after SIGINT/SIGTERM), so a
+    script's loop stays flat instead of living inside a `with` block."""
+    lock.__enter__()
+    atexit.register(lock.__exit__, None, None, None)
+
+
+def run_lock(save):
+    """The lock of a training run: one run per --save at a time. Its sweep takes only this run's own
+    temporary files (final checkpoint, states, log, predictions), never another --save's."""
+    root = glob.escape(save_root(save))
+    return output_lock(save, [glob.escape(save) + ".*.tmp", root + ".step[0-9]*.pth.*.tmp", root + ".jsonl.*.tmp",
+                              root + ".*_predictions.json.*.tmp"])
+
+
 def state_path(save, step):
     """Resumable states live beside the final checkpoint: runs/x.pth → runs/x.step00000120.pth."""
-    return f"{os.path.splitext(save)[0]}.step{step:08d}.pth"
+    return f"{save_root(save)}.step{step:08d}.pth"
 
 
 def saved_states(save):
     """Paths of the resumable states written for `save`, oldest first."""
-    root = os.path.splitext(save)[0]
+    root = save_root(save)
     found = [(int(m.group(1)), p) for p in glob.glob(glob.escape(root) + ".step*.pth")
              if (m := re.fullmatch(re.escape(root) + r"\.step(\d+)\.pth", p))]
     return [p for _, p in sorted(found)]
@@ -179,11 +202,12 @@ def save_state(save, keep, **items):
 
 def save_training_state(args, rank, model, optimizer, schedule, config, vocab_size, **extra):
     """Collective: gather every rank's RNG state; rank 0 writes the resumable state for extra["step"]."""
+    check_weights(model, args.save, extra["step"])
     rngs = all_gather(rng_state())  # each rank's own dropout stream, restored per rank on resume
     if rank == 0:
         save_state(args.save, args.keep, model=model.state_dict(), optimizer=optimizer.state_dict(),
                    schedule=schedule.state_dict(), rng=rngs, config=config.to_dict(), vocab_size=vocab_size,
-                   args=vars(args), provenance=provenance(), **extra)
+                   **vocab_fingerprint(args.vocab), args=vars(args), provenance=provenance(), **extra)
 
 
 RESUME_MUST_MATCH = ("batch", "epoch", "max_steps", "seed", "lr", "warmup", "max_train", "val_ratio", "n_seq", "pooling",
@@ -193,14 +217,11 @@ RESUME_MUST_MATCH = ("batch", "epoch", "max_steps", "seed", "lr", "warmup", "max
 def resume_training_state(args, rank, model, optimizer, schedule, config, vocab_size):
     """Load the newest resumable state of args.save into model, optimizer, schedule and this rank's
     RNGs and return it (its "path" added), or None when --resume is off or nothing was saved yet."""
-    if rank == 0:  # a kill mid-save leaves a temporary file behind; it is never read
-        for tmp in glob.glob(glob.escape(os.path.splitext(args.save)[0]) + ".step*.pth.*.tmp"):
-            os.remove(tmp)
     states = saved_states(args.save) if args.resume else []
     if not states:
         return None
     state = load_checkpoint(states[-1])
-    check_compatible(states[-1], state, config, vocab_size)
+    check_compatible(states[-1], state, config, vocab_size, args.vocab)
     saved = state.get("args", {})
     for key in RESUME_MUST_MATCH:  # these fix the data order and the schedule: a change would silently desync them
         if key in saved and saved[key] != getattr(args, key, saved[key]):
@@ -220,8 +241,20 @@ def check_finite(first_bad, device, save):
     so every rank stops together; called before every save, so no bad weights are ever written."""
     bad, = all_reduce([first_bad.item()], device, op="min")
     if bad != float("inf"):
-        raise UserError(f"loss is not finite at step {int(bad)}; stopping without saving "
-                        f"(the newest state beside {save} is the last good one)")
+        raise UserError(f"loss is not finite at step {int(bad)}; stopping without saving ({last_good(save)})")
+
+
+def check_weights(model, save, step):
+    """The last optimizer step can turn weights non-finite after the loss that the step logged was
+    fine (--lr inf, say): checked before every save. Every rank holds the same weights."""
+    if not all(torch.isfinite(p).all() for p in model.parameters()):
+        raise UserError(f"the weights are not finite after step {step}; stopping without saving ({last_good(save)})")
+
+
+def last_good(save):
+    """What a stop leaves to resume from, truly."""
+    states = saved_states(save)
+    return f"the newest good state is {states[-1]}" if states else f"no resumable state of {save} was written yet"
 
 
 def load_checkpoint(path, source=None):
@@ -237,10 +270,13 @@ def load_checkpoint(path, source=None):
         raise UserError(f"{path}: not a loadable checkpoint (corrupt, truncated, or not written by this repo)")
 
 
-def check_compatible(path, ckpt, config, vocab_size):
-    """The checkpoint must match the run's model config and vocab size; name the first field that differs."""
+def check_compatible(path, ckpt, config, vocab_size, vocab_path=None):
+    """The checkpoint must match the run's model config and vocab (its size, and its bytes where the
+    checkpoint recorded them); name the first field that differs."""
     if ckpt.get("vocab_size") != vocab_size:
         raise UserError(f"{path}: vocab size {ckpt.get('vocab_size')} differs from the vocab's {vocab_size}")
+    if vocab_path:
+        check_vocab(path, ckpt, vocab_path)
     theirs = ckpt.get("config", {})
     for key, value in config.to_dict().items():
         if key not in ("n_enc_vocab", "dropout", "n_output") and theirs.get(key) != value:  # fields that shape the weights
@@ -272,14 +308,19 @@ class MetricsLog:
 
     def write(self, **record):
         record["time"] = round(time.time() - self.start, 3)
-        with open(self.path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(record) + "\n")
+        try:
+            with open(self.path, "a", encoding="utf-8") as f:
+                f.write(json.dumps(record) + "\n")
+        except OSError as e:
+            if e.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise UserError(f"{self.path}: no space left on the device (disk full); the log ends at the line "
+                                "before this one") from None
+            raise
 
 
 def metrics_path(checkpoint):
     """The metrics log lives next to its checkpoint: runs/x.pth → runs/x.jsonl."""
-    root, _ = os.path.splitext(checkpoint)
-    return root + ".jsonl"
+    return save_root(checkpoint) + ".jsonl"
 
 
 def total_steps(n_batches, epochs, max_steps):

@@ -43,7 +43,14 @@ KORQUAD = {  # file → (SHA-256, or None; git blob id: SHA-1 of b"blob <size>\0
 
 def new_stats():
     """Counters of what reading skipped or cut, for the summary line."""
-    return {"undecodable": 0, "too_long": 0, "cut_docs": 0, "first_bad": None}
+    return {"lines": 0, "undecodable": 0, "too_long": 0, "cut_docs": 0, "first_bad": None}
+
+
+def check_decodable(path, stats):
+    """A corpus that is mostly not UTF-8 (a binary file, another encoding) is an error, not a tiny run."""
+    if stats["undecodable"] > max(10, stats["lines"] // 2):
+        raise UserError(f"{path}: {stats['undecodable']:,} of {stats['lines']:,} lines are not UTF-8 text (first: "
+                        f"{stats['first_bad']}); is it a binary file or in another encoding?")
 
 
 def text_lines(path, stats):
@@ -53,6 +60,7 @@ def text_lines(path, stats):
     try:
         with opener(path, "rb") as f:
             for line_no, raw in enumerate(f, 1):
+                stats["lines"] += 1
                 try:
                     line = raw.decode("utf-8").rstrip("\r\n")
                 except UnicodeDecodeError:

@@ -15,18 +15,21 @@ import array
 import bisect
 import collections
 import csv
+import io
 import itertools
 import json
 import multiprocessing
 import os
 import shutil
+import signal
 import tempfile
 import time
 
 import numpy as np
 from tqdm import tqdm
 
-from cli import atomic_open, load_vocab, Parser, positive, require_file, run_main, SPECIALS, UserError
+from cli import (atomic_open, check_vocab, load_vocab, output_lock, Parser, positive, require_file, run_main, SPECIALS,
+                 UserError, vocab_fingerprint)
 
 PAD, SEP, CLS, MASK = (SPECIALS.index(p) for p in ("[PAD]", "[SEP]", "[CLS]", "[MASK]"))
 N_SPECIAL = len(SPECIALS)  # ids below this are specials; random replacements never draw them
@@ -234,6 +237,7 @@ _worker = {}
 
 
 def _init_worker(vocab, args):
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent alone cleans up
     sp = load_vocab(vocab)
     word_start = np.array([sp.id_to_piece(i).startswith("\u2581") for i in range(sp.get_piece_size())])
     word_start[:N_SPECIAL] = False
@@ -250,7 +254,7 @@ def make_span_data(args):
     """Stream documents in, span-masked JSON lines out, in document order. Worker processes take
     batches of documents; at most two batches per worker are in flight, so memory stays flat
     however large the corpus."""
-    from corpus import describe_skips, new_stats, read_documents
+    from corpus import check_decodable, describe_skips, new_stats, read_documents
     load_vocab(args.vocab)  # fail here, in one line, rather than inside a worker
     skipped, totals, t0 = new_stats(), {"docs": 0, "seqs": 0, "tokens": 0, "targets": 0, "spans": 0}, time.time()
     docs = read_documents(args.input, args.format, skipped)
@@ -281,8 +285,12 @@ def make_span_data(args):
                         write(pending.popleft().get(), out, bar)
                 while pending:
                     write(pending.popleft().get(), out, bar)
-        if totals["seqs"] == 0:  # raised inside the block: no output file is left behind
+        check_decodable(args.input, skipped)  # raised inside the block: no output file is left behind
+        if totals["seqs"] == 0:
             raise UserError(f"{args.input}: no text to mask (is the corpus empty?)")
+    with atomic_open(args.output + ".meta.json") as f:  # which vocab and masking made it: checked on loading
+        json.dump({**vocab_fingerprint(args.vocab), "size": os.path.getsize(args.output), "masking": args.masking,
+                   "mask_prob": args.mask_prob, "n_seq": args.n_seq, "dupe": args.dupe, "seed": args.seed, **totals}, f)
     secs = time.time() - t0
     note = describe_skips(skipped)
     print(f"wrote {args.output}: {totals['seqs']:,} sequences from {totals['docs']:,} documents, "
@@ -295,6 +303,15 @@ def make_span_data(args):
 
 # ---- loading the span-masked JSON for pretraining ----
 
+def read_json(path):
+    """A small JSON file's content, or None when it is missing or unreadable (caches, sidecars)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
 class SpanData:
     """All sequences and targets of a span JSON file as flat int32 arrays plus offsets. The first
     load parses the JSON (about 6 bytes of RAM per token at peak) and saves the arrays beside it
@@ -302,19 +319,24 @@ class SpanData:
     FIELDS = ("mask_idx", "mask_label", "span_left", "span_right", "span_pos")
     ARRAYS = ("tokens", "offsets", "tgt_offsets") + FIELDS
 
-    def __init__(self, path, max_len=None):
+    def __init__(self, path, max_len=None, vocab=None):
         require_file(path, "span")
+        if vocab:  # data.py's record of the vocab that made it (when the file is its output, unchanged)
+            made = read_json(path + ".meta.json")
+            if made and made.get("size") == os.path.getsize(path):
+                check_vocab(path, made, vocab)
         cache = path + ".cache"
         stat = os.stat(path)
-        stamp = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "version": 1}
-        meta = os.path.join(cache, "meta.json")
-        if os.path.isfile(meta) and json.load(open(meta)).get("stamp") == stamp:
+        stamp = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "version": 2}
+        info = read_json(os.path.join(cache, "meta.json"))
+        if info and info.get("stamp") == stamp:
             arrays = {k: np.load(os.path.join(cache, k + ".npy"), mmap_mode="r") for k in self.ARRAYS}
-            info = json.load(open(meta))
         else:
             arrays, info = self.parse(path), {"stamp": stamp}
+            self.validate(path, arrays)
             info["max_len"] = int(np.diff(arrays["offsets"]).max())
-            info["max_token"] = int(arrays["tokens"].max())
+            info["max_token"] = int(arrays["tokens"].max(initial=0))
+            info["max_label"] = int(arrays["mask_label"].max(initial=0))
             self.save_cache(cache, arrays, info)
         if max_len and info["max_len"] > max_len:
             lens = np.diff(arrays["offsets"])
@@ -323,13 +345,13 @@ class SpanData:
                             f"n_enc_seq={max_len} (remake the data with a smaller --n_seq)")
         self.tokens, self.offsets, self.tgt_offsets = arrays["tokens"], arrays["offsets"], arrays["tgt_offsets"]
         self.targets = {k: arrays[k] for k in self.FIELDS}
-        self.max_token = info["max_token"]
+        self.max_token = max(info["max_token"], info["max_label"])  # the largest id the vocab must hold
 
     def parse(self, path):
         """JSON lines → compact arrays; array.array grows in place, with no Python int per token."""
         cols = {k: array.array("i") for k in ("tokens",) + self.FIELDS}
         lens, n_tgt = array.array("q", [0]), array.array("q", [0])
-        with open(path, encoding="utf-8") as f:
+        with open(path, "rb") as f:  # json.loads decodes each line: a line that is not UTF-8 is named
             for line_no, line in enumerate(f, 1):
                 try:
                     rec = json.loads(line)
@@ -348,6 +370,28 @@ class SpanData:
         arrays = {k: np.frombuffer(v, dtype=np.int32) for k, v in cols.items()}
         arrays["offsets"], arrays["tgt_offsets"] = np.frombuffer(lens, dtype=np.int64), np.frombuffer(n_tgt, dtype=np.int64)
         return arrays
+
+    @staticmethod
+    def validate(path, a):
+        """Every target inside its sequence, left boundary < target < right boundary, no negative id: a
+        bad record would otherwise train silently (or crash mid-run). Names the first bad line."""
+        lens = np.diff(a["offsets"])
+        if (lens < 1).any():
+            raise UserError(f"{path}:{int(np.argmax(lens < 1)) + 1}: empty sequence (no tokens)")
+        if (a["tokens"] < 0).any():
+            row = int(np.searchsorted(a["offsets"], np.argmax(a["tokens"] < 0), "right")) - 1
+            raise UserError(f"{path}:{row + 1}: negative token id")
+        row_len = np.repeat(lens, np.diff(a["tgt_offsets"]))  # each target's sequence length
+        idx, left, right = a["mask_idx"], a["span_left"], a["span_right"]
+        bad = ((left < 0) | (left >= idx) | (right <= idx) | (right >= row_len) | (a["span_pos"] < 0)
+               | (a["mask_label"] < 0))
+        if bad.any():
+            i = int(np.argmax(bad))
+            row = int(np.searchsorted(a["tgt_offsets"], i, "right")) - 1
+            raise UserError(f"{path}:{row + 1}: target {i - int(a['tgt_offsets'][row])} (position {idx[i]}, span_left "
+                            f"{left[i]}, span_right {right[i]}, span_pos {a['span_pos'][i]}, label {a['mask_label'][i]}) "
+                            f"breaks 0 <= span_left < position < span_right < {row_len[i]} (the sequence's length), "
+                            "or a negative field")
 
     @staticmethod
     def save_cache(cache, arrays, info):
@@ -387,23 +431,39 @@ class SpanData:
 # ---- NSMC ----
 
 def read_nsmc(path):
-    """Read an NSMC file (tab-separated id, document, label with CSV quoting) → (documents, labels).
-    Empty documents are kept as empty strings."""
+    """Read an NSMC file (tab-separated id, document, label with CSV quoting, as the official files)
+    → (documents, labels). Empty documents are kept as empty strings. A quote that opens a field and
+    never closes would merge the following rows into one document: every row must stay on its own
+    line, so that is an error naming the line, as are non-UTF-8 bytes and fields of absurd size."""
     require_file(path, "nsmc")
+    with open(path, "rb") as f:
+        raw = f.read()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[:e.start].count(b"\n") + 1
+        raise UserError(f"{path}:{line}: not UTF-8 text ({e.reason})")
     docs, labels = [], []
-    with open(path, encoding="utf-8", newline="") as f:
-        rows = csv.reader(f, delimiter="\t")
+    rows = csv.reader(io.StringIO(text, newline=""), delimiter="\t")
+    try:
         header = next(rows, None)
         if header != ["id", "document", "label"]:
             raise UserError(f"{path}:1: expected the header 'id<TAB>document<TAB>label', got {header!r}")
+        last = rows.line_num
         for row in rows:
             line = rows.line_num
+            if line != last + 1 or any("\n" in x or "\t" in x for x in row):
+                raise UserError(f"{path}:{last + 1}: a quoted field runs over {line - last} lines or takes in a tab "
+                                "(an unbalanced \" in a review?); double the quote inside a quoted field, or remove it")
+            last = line
             if len(row) != 3:
                 raise UserError(f"{path}:{line}: expected 3 tab-separated columns, got {len(row)}")
             if row[2] not in ("0", "1"):
-                raise UserError(f"{path}:{line}: label must be 0 or 1, got {row[2]!r}")
+                raise UserError(f"{path}:{line}: label must be 0 or 1, got {row[2][:20]!r}")
             docs.append(row[1])
             labels.append(int(row[2]))
+    except csv.Error as e:  # e.g. a field over csv's size limit
+        raise UserError(f"{path}:{rows.line_num}: not a readable NSMC line ({e})")
     if not docs:
         raise UserError(f"{path}: no reviews after the header")
     return docs, np.array(labels)
@@ -485,7 +545,8 @@ def main():
         raise UserError(f"--n_seq {args.n_seq}: must leave room for [CLS], [SEP] and one token")
     if not os.path.isdir(args.input):
         require_file(args.input, "kowiki")
-    make_span_data(args)
+    with output_lock(args.output):  # one writer per output; removes the .tmp a killed run left
+        make_span_data(args)
 
 
 if __name__ == "__main__":

@@ -38,6 +38,10 @@ class Config:
                 raw = json.load(f)
         except FileNotFoundError:
             raise ValueError(f"{path}: config file not found")
+        except IsADirectoryError:
+            raise ValueError(f"{path}: is a folder, not a config file")
+        except UnicodeDecodeError as e:
+            raise ValueError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})")
         except json.JSONDecodeError as e:
             raise ValueError(f"{path}: not valid JSON ({e})")
         return cls.from_dict(raw, path, **overrides)
@@ -59,8 +63,17 @@ class Config:
             if not isinstance(raw[key], allowed) or isinstance(raw[key], bool):
                 raise ValueError(f"{source}: key {key!r} must be {kind.__name__}, got {raw[key]!r}")
         config = cls(**raw)
-        if config.n_head * config.d_head <= 0 or config.n_layer <= 0 or config.d_hidn <= 0:
-            raise ValueError(f"{source}: n_layer, d_hidn, n_head and d_head must be positive")
+        for key in ("n_enc_seq", "n_seg_type", "n_layer", "d_hidn", "d_ff", "n_head", "d_head", "n_span_pos"):
+            if getattr(config, key) <= 0:
+                raise ValueError(f"{source}: {key} is {getattr(config, key)}; it must be positive")
+        if config.n_enc_vocab < 0:
+            raise ValueError(f"{source}: n_enc_vocab is {config.n_enc_vocab}; use 0 (set from the vocab) or the vocab's size")
+        if not 0 <= config.dropout < 1:
+            raise ValueError(f"{source}: dropout is {config.dropout}; it must be in [0, 1)")
+        if not 0 < config.layer_norm_epsilon < 1:
+            raise ValueError(f"{source}: layer_norm_epsilon is {config.layer_norm_epsilon}; it must be in (0, 1)")
+        if config.n_output < 2:
+            raise ValueError(f"{source}: n_output is {config.n_output}; a classifier needs at least 2 classes")
         if config.i_pad != 0:  # data.py and vocab.py put [PAD] at id 0; another id would let padding be attended
             raise ValueError(f"{source}: i_pad is {config.i_pad}, but the vocab's [PAD] id is 0")
         return config

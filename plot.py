@@ -135,13 +135,14 @@ def read_log(path):
 
 
 def kind(records):
-    """'nsmc' or 'qa' for fine-tuning logs (one record per epoch), 'pretrain', or None."""
-    if records and all({"epoch", "val_acc", "test_acc"} <= r.keys() for r in records):
-        return "nsmc"
-    if records and all({"epoch", "val_f1", "test_f1", "val_em", "test_em"} <= r.keys() for r in records):
-        return "qa"
-    if records and all({"step", "loss_mlm"} <= r.keys() for r in records):
-        return "pretrain"
+    """'nsmc' or 'qa' for fine-tuning logs (one record per epoch), 'pretrain', or None (also when a
+    field it needs is not a number)."""
+    for name, keys in (("nsmc", ("epoch", "loss", "val_acc", "test_acc", "time")),
+                       ("qa", ("epoch", "loss", "val_f1", "test_f1", "val_em", "test_em", "time")),
+                       ("pretrain", ("step", "loss_mlm"))):
+        if records and all(isinstance(r.get(k), (int, float)) and not isinstance(r.get(k), bool)
+                           for r in records for k in keys):
+            return name
     return None
 
 

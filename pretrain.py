@@ -16,18 +16,18 @@ import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from cli import load_vocab, Parser, positive, run_main, UserError
-from common import (all_reduce, autocast, check_compatible, check_finite, finish_distributed, load_checkpoint,
-                    make_optimizer, make_schedule, metrics_path, MetricsLog, pick_device, provenance,
-                    resume_training_state, save_checkpoint, save_training_state, seed_all, setup_distributed,
-                    shard, total_steps)
+from cli import load_vocab, non_negative, Parser, positive, run_main, UserError, vocab_fingerprint
+from common import (all_reduce, autocast, check_compatible, check_finite, check_weights, finish_distributed, hold,
+                    load_checkpoint, make_optimizer, make_schedule, metrics_path, MetricsLog, pick_device,
+                    provenance, resume_training_state, run_lock, save_checkpoint, save_training_state, seed_all,
+                    setup_distributed, shard, total_steps)
 from data import length_batches, SpanData
 from model import Config, SpanBERT
 
 
 def parse_args(argv=None):
     p = Parser(__doc__)
-    p.add_argument("--config", default="config_half.json", help="model config (default: %(default)s)")
+    p.add_argument("--config", default="config_tiny.json", help="model config (default: %(default)s)")
     p.add_argument("--vocab", default="data/kowiki.model", help="SentencePiece model from vocab.py (default: %(default)s)")
     p.add_argument("--input", default="data/kowiki_span.json", help="span-masked JSON lines from data.py (default: %(default)s)")
     p.add_argument("--save", default="runs/save_pretrain.pth",
@@ -35,13 +35,15 @@ def parse_args(argv=None):
     p.add_argument("--epoch", type=positive(), default=1,
                    help="passes over the data; each pass replays the masks data.py wrote, so for fresh masks "
                         "write copies with data.py --dupe instead (default: %(default)s)")
-    p.add_argument("--batch", type=positive(), default=28, help="sequences per step and process (default: %(default)s)")
+    p.add_argument("--batch", type=positive(), default=128,
+                   help="sequences per step and process; 128 short sequences is the CPU recipe (default: %(default)s)")
     p.add_argument("--group_by_length", action="store_true",
                    help="batch sequences of similar length together (as train.py does), so short sequences, such as "
                         "one review each, are not padded to the longest of a random batch")
-    p.add_argument("--lr", type=positive(float), default=1e-4, help="peak learning rate (default: %(default)s)")
+    p.add_argument("--lr", type=positive(float), default=1e-3,
+                   help="peak learning rate; 1e-3 suits config_tiny, take less for bigger models (default: %(default)s)")
     p.add_argument("--warmup", type=float, default=0.05, help="fraction of the steps spent warming up (default: %(default)s)")
-    p.add_argument("--weight_decay", type=float, default=0.01, help="AdamW decoupled weight decay (default: %(default)s)")
+    p.add_argument("--weight_decay", type=non_negative, default=0.01, help="AdamW decoupled weight decay (default: %(default)s)")
     p.add_argument("--sbo_weight", type=float, default=1.0,
                    help="loss = MLM + W × SBO; 0 trains MLM alone and never runs the SBO head (default: %(default)s)")
     p.add_argument("--max_steps", type=int, default=0, help="stop after this many steps, 0 = run all epochs (default: %(default)s)")
@@ -94,8 +96,8 @@ def evaluate(args):
         config = Config.from_dict(ckpt["config"], args.save)
     except ValueError as e:
         raise UserError(str(e))
-    check_compatible(args.save, ckpt, config, vocab_size)
-    data = SpanData(args.input, max_len=config.n_enc_seq)
+    check_compatible(args.save, ckpt, config, vocab_size, args.vocab)
+    data = SpanData(args.input, max_len=config.n_enc_seq, vocab=args.vocab)
     if data.max_token >= vocab_size:
         raise UserError(f"{args.input}: token id {data.max_token} is outside the vocab of {args.vocab}")
     model = SpanBERT(config).to(device)
@@ -132,13 +134,15 @@ def main(argv=None):
     if args.eval is not None:
         return evaluate(args)
     rank, world, device = setup_distributed(args.device)
+    if rank == 0:
+        hold(run_lock(args.save))  # one run per --save: a second refuses instead of mixing logs and states
     seed_all(args.seed)  # the same initial weights on every rank
     vocab_size = load_vocab(args.vocab).get_piece_size()
     try:
         config = Config.load(args.config, n_enc_vocab=vocab_size)
     except ValueError as e:
         raise UserError(str(e))
-    data = SpanData(args.input, max_len=config.n_enc_seq)
+    data = SpanData(args.input, max_len=config.n_enc_seq, vocab=args.vocab)
     if len(data) < world:
         raise UserError(f"{args.input}: {len(data)} sequences cannot feed {world} processes")
     if data.max_token >= vocab_size:
@@ -158,7 +162,8 @@ def main(argv=None):
     seed_all(args.seed + rank)  # different dropout masks on each rank
     state = resume_training_state(args, rank, model, optimizer, schedule, config, vocab_size)
     step = state["step"] if state else 0
-    meta = {"script": "pretrain.py", "args": vars(args), "config": config.to_dict(), "world_size": world, **provenance()}
+    meta = {"script": "pretrain.py", "args": vars(args), "config": config.to_dict(), "world_size": world,
+            **vocab_fingerprint(args.vocab), **provenance()}
     log = MetricsLog(metrics_path(args.save), meta, resume_step=step if state else None) if rank == 0 else None
     net = DistributedDataParallel(model) if world > 1 else model
     if rank == 0:
@@ -168,9 +173,6 @@ def main(argv=None):
         print("objectives: " + (f"MLM + {args.sbo_weight:g} × SBO" if use_sbo else "MLM only (--sbo_weight 0: no SBO head)"))
         print(f"padding: {padding_share(lengths, first):.1%} of the batched tokens"
               + (" (batches grouped by length)" if args.group_by_length else ""))
-        if args.epoch > 1:  # SpanBERT draws a new mask every pass; data.py --dupe is how to get that here
-            print(f"note: the {args.epoch} epochs replay the same masks (SpanBERT masks anew each pass); for fresh "
-                  f"masks write {args.epoch}× the copies with data.py --dupe and pretrain 1 epoch")
 
     loss_sum = torch.zeros(2, device=device)  # MLM and SBO sums since the last log line
     n_tgt, n_tok, mlm, sbo, t_log = 0, 0, float("nan"), float("nan"), time.time()
@@ -221,8 +223,10 @@ def main(argv=None):
                 save_training_state(args, rank, model, optimizer, schedule, config, vocab_size, step=step)
         if step == n_steps:
             break
+    check_weights(model, args.save, step)
     if rank == 0:
         save_checkpoint(args.save, model=model.state_dict(), config=config.to_dict(), vocab_size=vocab_size,
+                        **vocab_fingerprint(args.vocab),
                         step=step, args=vars(args), provenance=provenance())
         print(f"saved {args.save} after {step} steps: loss_mlm {mlm:.3f}"
               + (f", loss_sbo {sbo:.3f}" if use_sbo else "") + f"; metrics in {metrics_path(args.save)}")

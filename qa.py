@@ -19,7 +19,6 @@ seeded and fixed, into train / validation / test; the split's titles go into the
 """
 import collections
 import json
-import math
 import re
 import string
 import sys
@@ -31,10 +30,11 @@ import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from cli import atomic_open, load_vocab, Parser, positive, require_file, run_main, UserError
-from common import (all_gather, all_reduce, autocast, check_compatible, check_finite, finish_distributed,
-                    load_checkpoint, make_optimizer, make_schedule, metrics_path, MetricsLog, pick_device, provenance,
-                    resume_training_state, save_checkpoint, save_training_state, seed_all, setup_distributed, shard)
+from cli import atomic_open, load_vocab, non_negative, Parser, positive, require_file, run_main, UserError, vocab_fingerprint
+from common import (all_gather, all_reduce, autocast, check_compatible, check_finite, check_weights,
+                    finish_distributed, hold, load_checkpoint, make_optimizer, make_schedule, metrics_path,
+                    MetricsLog, pick_device, provenance, resume_training_state, run_lock, save_checkpoint, save_root,
+                    save_training_state, seed_all, setup_distributed, shard)
 from data import CLS, length_batches, PAD, SEP
 from model import Config, SpanQA
 
@@ -288,7 +288,7 @@ def evaluate(model, sp, questions, feats, device, rank, world, particles):
 
 def parse_args(argv=None):
     p = Parser(__doc__)
-    p.add_argument("--config", default="config_half.json", help="model config (default: %(default)s)")
+    p.add_argument("--config", default="config_tiny.json", help="model config (default: %(default)s)")
     p.add_argument("--vocab", default="data/kowiki.model", help="SentencePiece model from vocab.py (default: %(default)s)")
     p.add_argument("--train", default="data/KorQuAD_v1.0_train.json", help="SQuAD-format training file (default: %(default)s)")
     p.add_argument("--test", default="data/KorQuAD_v1.0_dev.json",
@@ -306,11 +306,11 @@ def parse_args(argv=None):
     p.add_argument("--max_answer", type=positive(), default=30, help="longest answer in tokens (default: %(default)s)")
     p.add_argument("--particles", choices=("strip", "keep"), default="strip",
                    help="cut a Korean particle merged into the answer's last piece (default: %(default)s)")
-    p.add_argument("--epoch", type=positive(), default=4, help="passes over the training windows (default: %(default)s)")
+    p.add_argument("--epoch", type=positive(), default=3, help="passes over the training windows (default: %(default)s)")
     p.add_argument("--batch", type=positive(), default=32, help="windows per step and process (default: %(default)s)")
-    p.add_argument("--lr", type=positive(float), default=5e-4, help="peak learning rate (default: %(default)s)")
+    p.add_argument("--lr", type=positive(float), default=3e-4, help="peak learning rate (default: %(default)s)")
     p.add_argument("--warmup", type=float, default=0.1, help="fraction of the steps spent warming up (default: %(default)s)")
-    p.add_argument("--weight_decay", type=float, default=0.01, help="AdamW decoupled weight decay (default: %(default)s)")
+    p.add_argument("--weight_decay", type=non_negative, default=0.01, help="AdamW decoupled weight decay (default: %(default)s)")
     p.add_argument("--max_train", type=int, default=0, help="use only the first N training questions, 0 = all (default: %(default)s)")
     p.add_argument("--save_every", type=positive(), default=1000,
                    help="steps between resumable states; one is also written at each epoch end (default: %(default)s)")
@@ -341,7 +341,7 @@ def load_qa(args, device):
         config = Config.from_dict(ckpt["config"], args.save)
     except ValueError as e:
         raise UserError(str(e))
-    check_compatible(args.save, ckpt, config, sp.get_piece_size())
+    check_compatible(args.save, ckpt, config, sp.get_piece_size(), args.vocab)
     model = SpanQA(config).to(device)
     model.load_state_dict(ckpt["model"])
     return sp, model, ckpt
@@ -371,6 +371,8 @@ def main(argv=None):
     if args.predict is not None:
         return predict(args)
     rank, world, device = setup_distributed(args.device)
+    if rank == 0:
+        hold(run_lock(args.save))  # one run per --save: a second refuses instead of mixing logs and states
     seed_all(args.seed)  # the same initial weights on every rank
     sp = load_vocab(args.vocab)
     vocab_size = sp.get_piece_size()
@@ -405,7 +407,7 @@ def main(argv=None):
         ckpt = load_checkpoint(args.pretrain, "pretrain")
         if "sbo.pos.weight" not in ckpt.get("model", {}):
             raise UserError(f"{args.pretrain}: not a pretrain.py checkpoint (no SBO head)")
-        check_compatible(args.pretrain, ckpt, config, vocab_size)
+        check_compatible(args.pretrain, ckpt, config, vocab_size, args.vocab)
         model.encoder.load_state_dict({k[len("encoder."):]: v for k, v in ckpt["model"].items() if k.startswith("encoder.")})
     steps_per_epoch = len(epoch_batches(1))
     optimizer = make_optimizer(model, args.lr, args.weight_decay)
@@ -418,7 +420,7 @@ def main(argv=None):
         loss_sum, n_seen = state["loss_sum"].to(device), state["n_seen"]
     split_info = {"train": [t for t, _ in train_art], "val": [t for t, _ in val_art], "test": [t for t, _ in test_art]}
     meta = {"script": "qa.py", "args": vars(args), "config": config.to_dict(), "world_size": world,
-            "split": split_info, "questions": {"train": len(train_q), "val": len(val_q), "test": len(test_q)},
+            **vocab_fingerprint(args.vocab), "split": split_info, "questions": {"train": len(train_q), "val": len(val_q), "test": len(test_q)},
             "windows": {"train": len(train_f), "val": len(val_f), "test": len(test_f)}, **provenance()}
     log = MetricsLog(metrics_path(args.save), meta, resume_step=step if state else None) if rank == 0 else None
     net = DistributedDataParallel(model) if world > 1 else model
@@ -478,11 +480,13 @@ def main(argv=None):
                   f"test EM {test_em:.2f} / F1 {test_f1:.2f} (particles {other}: val F1 {val_f1_other:.2f})")
         if val_f1 > best["val_f1"]:
             best = {"val_f1": val_f1, "val_em": val_em, "epoch": epoch, "test_f1": test_f1, "test_em": test_em}
+            check_weights(model, args.save, step)
             if rank == 0:
                 save_checkpoint(args.save, model=model.state_dict(), config=config.to_dict(), vocab_size=vocab_size,
+                                **vocab_fingerprint(args.vocab),
                                 task="qa", **best, args=vars(args), provenance=provenance())
                 for name, pred in (("val", val_pred), ("test", test_pred)):
-                    with atomic_open(f"{metrics_path(args.save)[:-len('.jsonl')]}.{name}_predictions.json") as f:
+                    with atomic_open(f"{save_root(args.save)}.{name}_predictions.json") as f:
                         json.dump(pred, f, ensure_ascii=False, indent=0)
         loss_sum.zero_()
         n_seen = 0

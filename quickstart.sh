@@ -7,7 +7,7 @@ pip install -q -r requirements.txt
 
 # Inputs are read from data/. Where the shared data sits beside the checkout, link it in.
 mkdir -p data
-for f in kowiki/kowiki.txt nsmc/ratings_train.txt nsmc/ratings_test.txt; do
+for f in kowiki/kowiki.txt nsmc/ratings_train.txt nsmc/ratings_test.txt korquad/KorQuAD_v1.0_dev.json; do
   if [ ! -e "data/${f#*/}" ] && [ -e "../shared/data/$f" ]; then
     ln -s "$(cd ../shared/data && pwd)/$f" "data/${f#*/}"
   fi

@@ -17,18 +17,18 @@ import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from cli import load_vocab, Parser, positive, run_main, UserError
-from common import (all_reduce, autocast, check_compatible, check_finite, finish_distributed, load_checkpoint,
-                    make_optimizer, make_schedule, metrics_path, MetricsLog, pick_device, provenance,
-                    resume_training_state, save_checkpoint, save_training_state, seed_all, setup_distributed,
-                    shard)
+from cli import load_vocab, non_negative, Parser, positive, run_main, UserError, vocab_fingerprint
+from common import (all_reduce, autocast, check_compatible, check_finite, check_weights, finish_distributed, hold,
+                    load_checkpoint, make_optimizer, make_schedule, metrics_path, MetricsLog, pick_device,
+                    provenance, resume_training_state, run_lock, save_checkpoint, save_training_state, seed_all,
+                    setup_distributed, shard)
 from data import encode_reviews, length_batches, pad_batch, read_nsmc
 from model import Classifier, Config
 
 
 def parse_args(argv=None):
     p = Parser(__doc__)
-    p.add_argument("--config", default="config_half.json", help="model config (default: %(default)s)")
+    p.add_argument("--config", default="config_tiny.json", help="model config (default: %(default)s)")
     p.add_argument("--vocab", default="data/kowiki.model", help="SentencePiece model from vocab.py (default: %(default)s)")
     p.add_argument("--train", default="data/ratings_train.txt", help="NSMC training file (default: %(default)s)")
     p.add_argument("--test", default="data/ratings_test.txt", help="NSMC test file (default: %(default)s)")
@@ -39,11 +39,14 @@ def parse_args(argv=None):
                    help="sentence vector: [CLS] state, or mean/max over real tokens (default: %(default)s)")
     p.add_argument("--freeze", action="store_true",
                    help="linear probe: keep the encoder fixed (no dropout in it) and train only the output layer")
-    p.add_argument("--epoch", type=positive(), default=10, help="passes over the training split (default: %(default)s)")
-    p.add_argument("--batch", type=positive(), default=128, help="reviews per step (default: %(default)s)")
-    p.add_argument("--lr", type=positive(float), default=5e-5, help="peak learning rate (default: %(default)s)")
+    p.add_argument("--epoch", type=positive(), default=3,
+                   help="passes over the training split; the best epoch on validation is kept (default: %(default)s)")
+    p.add_argument("--batch", type=positive(), default=64, help="reviews per step and process (default: %(default)s)")
+    p.add_argument("--lr", type=positive(float), default=2e-4,
+                   help="peak learning rate: the README's recipe for a pretrained config_tiny encoder; from scratch "
+                        "validation picked 1e-4 (default: %(default)s)")
     p.add_argument("--warmup", type=float, default=0.1, help="fraction of the steps spent warming up (default: %(default)s)")
-    p.add_argument("--weight_decay", type=float, default=0.01, help="AdamW decoupled weight decay (default: %(default)s)")
+    p.add_argument("--weight_decay", type=non_negative, default=0.01, help="AdamW decoupled weight decay (default: %(default)s)")
     p.add_argument("--val_ratio", type=float, default=0.05,
                    help="share of the training file held out to choose the best epoch (default: %(default)s)")
     p.add_argument("--n_seq", type=positive(), default=128, help="longest review in tokens incl. [CLS] and [SEP] (default: %(default)s)")
@@ -100,18 +103,28 @@ def predict(args):
         config = Config.from_dict(ckpt["config"], args.save)
     except ValueError as e:
         raise UserError(str(e))
-    if ckpt.get("vocab_size") != sp.get_piece_size():
-        raise UserError(f"{args.save}: vocab size {ckpt.get('vocab_size')} differs from {args.vocab}'s {sp.get_piece_size()}")
+    check_compatible(args.save, ckpt, config, sp.get_piece_size(), args.vocab)
     if args.n_seq > config.n_enc_seq:
         raise UserError(f"--n_seq {args.n_seq}: longer than {args.save}'s n_enc_seq={config.n_enc_seq}")
     model = Classifier(config, ckpt["pooling"]).to(device)
     model.load_state_dict(ckpt["model"])
     model.eval()
-    texts = [args.predict] if args.predict != "-" else [line.rstrip("\n") for line in sys.stdin]
+    texts = [args.predict] if args.predict != "-" else stdin_lines()
     names = ("negative", "positive")
     for text, p in zip(texts, predict_probs(model, encode_reviews(sp, texts, args.n_seq), device)):
         label = int(p.argmax())
         print(f"{label}\t{names[label]}\t{float(p[label]):.3f}\t{text}")
+
+
+def stdin_lines():
+    """The lines of stdin as text; bytes that are not UTF-8 are one clear line naming the line."""
+    lines = []
+    for i, raw in enumerate(sys.stdin.buffer, 1):
+        try:
+            lines.append(raw.decode("utf-8").rstrip("\r\n"))
+        except UnicodeDecodeError as e:
+            raise UserError(f"stdin:{i}: not UTF-8 text ({e.reason})")
+    return lines
 
 
 def main(argv=None):
@@ -119,6 +132,8 @@ def main(argv=None):
     if args.predict is not None:
         return predict(args)
     rank, world, device = setup_distributed(args.device)
+    if rank == 0:
+        hold(run_lock(args.save))  # one run per --save: a second refuses instead of mixing logs and states
     seed_all(args.seed)  # the same initial weights on every rank
     sp = load_vocab(args.vocab)
     vocab_size = sp.get_piece_size()
@@ -142,6 +157,9 @@ def main(argv=None):
     val_ids, val_labels = [ids[i] for i in val], labels[val]
     ids, labels = [ids[i] for i in train], labels[train]
     lengths = np.array([len(x) for x in ids])
+    if len(ids) == 0:
+        raise UserError(f"{args.train}: no review left to train on: the validation split (--val_ratio {args.val_ratio}) "
+                        f"took all {n_val} of the {n_val} reviews read" + (" (--max_train)" if args.max_train else ""))
     if len(ids) < world:
         raise UserError(f"{args.train}: {len(ids)} training reviews cannot feed {world} processes")
 
@@ -155,7 +173,7 @@ def main(argv=None):
         ckpt = load_checkpoint(args.pretrain, "pretrain")
         if "model" not in ckpt:
             raise UserError(f"{args.pretrain}: not a pretrain.py checkpoint (no model weights)")
-        check_compatible(args.pretrain, ckpt, config, vocab_size)
+        check_compatible(args.pretrain, ckpt, config, vocab_size, args.vocab)
         model.encoder.load_state_dict({k[len("encoder."):]: v for k, v in ckpt["model"].items() if k.startswith("encoder.")})
     if args.freeze:
         model.freeze_encoder()
@@ -169,7 +187,8 @@ def main(argv=None):
     loss_sum, n_seen = torch.zeros((), device=device), 0
     if state and rank == 0:
         loss_sum, n_seen = state["loss_sum"].to(device), state["n_seen"]
-    meta = {"script": "train.py", "args": vars(args), "config": config.to_dict(), "world_size": world, **provenance()}
+    meta = {"script": "train.py", "args": vars(args), "config": config.to_dict(), "world_size": world,
+            **vocab_fingerprint(args.vocab), **provenance()}
     log = MetricsLog(metrics_path(args.save), meta, resume_step=step if state else None) if rank == 0 else None
     net = DistributedDataParallel(model) if world > 1 else model
     if rank == 0:
@@ -220,8 +239,10 @@ def main(argv=None):
             print(f"epoch {epoch}: train loss {train_loss:.4f}, val acc {val_acc:.4f}, test acc {test_acc:.4f}")
         if val_acc > best["val_acc"]:
             best = {"val_acc": val_acc, "epoch": epoch, "test_acc": test_acc}
+            check_weights(model, args.save, step)
             if rank == 0:
                 save_checkpoint(args.save, model=model.state_dict(), config=config.to_dict(), vocab_size=vocab_size,
+                                **vocab_fingerprint(args.vocab),
                                 pooling=args.pooling, **best, args=vars(args), provenance=provenance())
         loss_sum.zero_()
         n_seen = 0

@@ -11,7 +11,8 @@
 #   ratings_train.txt, ratings_test.txt, KorQuAD_v1.0_dev.json (from data/ when not in IN).
 # Outputs: runs/gpu/ (span data, checkpoints), RES (default results/gpu_half): bench-*.json, pretrain-*.jsonl,
 #   heldout*-*.txt, nsmc-*.jsonl, qa-*.jsonl.
-# Time on one H100: about 9 minutes. Knobs: PRE_MIN (3), QA_MIN (2), DEADLINE (540), PYTHON (python3),
+# Time: sized to end within DEADLINE (9 minutes); checked on CPU at toy sizes only.
+# Knobs: PRE_MIN (3), QA_MIN (2), DEADLINE (540), PYTHON (python3),
 # MAX_TRAIN (0 = all reviews and questions), DEVICE (cuda); for a check on CPU: SMOKE=1 (bench.py --smoke),
 # CONFIG (config_half.json).
 set -euo pipefail

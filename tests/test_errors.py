@@ -81,7 +81,7 @@ CASES = {
     # flags
     "cuda without cuda": (lambda a, t: pretrain(a, "--device", "cuda"), ["--device cuda: CUDA is not available"]),
     "output folder not writable": (lambda a, t: pretrain(a, "--save", os.path.join(a["corpus"], "p.pth")),
-                                   ["p.jsonl: cannot write there", "kowiki.txt is a file, not a folder"]),
+                                   ["p.pth: cannot write there", "kowiki.txt is a file, not a folder"]),
     "zero batch": (lambda a, t: pretrain(a, "--batch", "0"), ["argument --batch: invalid positive int value: '0'"]),
     "negative epochs": (lambda a, t: train(a, "--epoch", "-1"), ["argument --epoch: invalid positive int value: '-1'"]),
     "negative max_steps": (lambda a, t: pretrain(a, "--max_steps", "-5"), ["--max_steps -5: must be 0 or positive"]),
