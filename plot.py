@@ -193,10 +193,15 @@ def spread(values, digits=4):
     return f"{mean:.{digits}f}" + (f" ({min(values):.{digits}f}–{max(values):.{digits}f})" if len(values) > 1 else "")
 
 
+def kinds_of(rows):
+    """The tasks of a question's rows, in the order its spec names them."""
+    return list(dict.fromkeys(k for _, tasks in rows for k in tasks))
+
+
 def table(question, root):
     """A Markdown table: one row per configuration, mean (min–max) over its seeds, per task."""
     rows = rows_of(question, root)
-    kinds = [k for k in METRICS if any(k in tasks for _, tasks in rows)]
+    kinds = kinds_of(rows)
     head = [QUESTIONS[question][0]]
     for k in kinds:
         val, test, name = METRICS[k]
@@ -222,7 +227,7 @@ def dot_figure(question, root, out, fmt):
     """One row per configuration: each seed a dot, the mean a bar; validation and test side by side,
     one pair of panels per task."""
     rows = rows_of(question, root)
-    kinds = [k for k in METRICS if any(k in tasks for _, tasks in rows)]
+    kinds = kinds_of(rows)
     panels = [(k, split) for k in kinds for split in (0, 1)]
     fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 0.45 * len(rows) + 1.2), sharey=True,
                              squeeze=False)
