@@ -15,7 +15,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from cli import Parser, run_main  # noqa: E402
-from qa import PARTICLES, score, split  # noqa: E402
+from squad import PARTICLES, score, split  # noqa: E402
 
 PUNCT = string.punctuation + "·“”‘’《》〈〉「」『』"
 

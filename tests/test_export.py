@@ -32,7 +32,7 @@ import export                                                          # noqa: E
 from cli import load_vocab, UserError                                   # noqa: E402
 from data import encode_reviews, read_nsmc                              # noqa: E402
 from model import Classifier, Config, SpanBERT, SpanBoundaryHead, SpanQA  # noqa: E402
-from qa import pad                                                      # noqa: E402
+from squad import pad                                                   # noqa: E402
 
 pytestmark = needs_data
 CLS, SEP, MASK = 5, 4, 6
@@ -133,7 +133,7 @@ def test_qa_start_and_end_logits_match_with_segments(exported, sp):
     b = AutoTokenizer.from_pretrained(folder)(questions, contexts, padding=True, return_tensors="pt")
     feats = [{"tokens": [CLS] + sp.encode(q) + [SEP] + sp.encode(c) + [SEP], "segment_start": len(sp.encode(q)) + 2}
              for q, c in zip(questions, contexts)]
-    tokens, segments = pad(feats, [0, 1])                              # qa.py's layout
+    tokens, segments = (torch.from_numpy(x) for x in pad(feats, [0, 1]))  # qa.py's layout
     assert torch.equal(b["input_ids"], tokens) and torch.equal(b["token_type_ids"], segments)
     with torch.no_grad():
         start, end = model(tokens, segments)

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from conftest import KORQUAD, needs_korquad, one_line_error, run_script
-from qa import (answer_tokens, char_f1, decode, encode_context, exact_match, features, max_context, normalize_answer,
-                Question, read_squad, score, split, strip_particle, windows)
+from squad import (answer_tokens, char_f1, decode, encode_context, exact_match, features, max_context,
+                   normalize_answer, Question, read_squad, score, split, strip_particle, windows)
 
 
 # ---- metrics (KorQuAD 1.0's evaluate script) ----
