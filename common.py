@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from cli import UserError, atomic_open, check_vocab, output_lock, require_file, vocab_fingerprint
+from cli import atomic_open, check_vocab, load_vocab, output_lock, require_file, UserError, vocab_fingerprint
 
 def seed_all(seed):
     random.seed(seed)
@@ -73,6 +73,23 @@ def setup_distributed(device_flag):
     return rank, world, device
 
 
+def start_run(args):
+    """The opening every training script shares: processes and device, the lock on --save, the same
+    initial weights on every rank, the vocab and the model config sized to it.
+    Returns (rank, world_size, device, vocab, config)."""
+    from model import Config
+    rank, world, device = setup_distributed(args.device)
+    if rank == 0:
+        hold(run_lock(args.save))  # one run per --save: a second refuses instead of mixing logs and states
+    seed_all(args.seed)
+    sp = load_vocab(args.vocab)
+    try:
+        config = Config.load(args.config, n_enc_vocab=sp.get_piece_size())
+    except ValueError as e:
+        raise UserError(str(e))
+    return rank, world, device, sp, config
+
+
 def finish_distributed():
     """Wait for every rank, then tear the process group down before exit: left to the interpreter's
     shutdown, gloo's threads were sometimes destroyed still running (SIGABRT, "terminate called
@@ -124,6 +141,15 @@ def make_optimizer(model, lr, weight_decay):
     groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
     # fused: one kernel for all parameters, on CPU (torch >= 2.4) as on CUDA: 6x faster on CPU here
     return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.999), eps=1e-6, fused=True)
+
+
+def optimizer_step(loss, model, optimizer, schedule):
+    """Fresh gradients of loss, clipped to norm 1.0, then one AdamW step and one schedule step."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    schedule.step()
 
 
 def make_schedule(optimizer, total_steps, warmup_ratio):

@@ -17,10 +17,10 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from cli import load_vocab, non_negative, Parser, positive, run_main, UserError, vocab_fingerprint
-from common import (all_reduce, autocast, check_compatible, check_finite, check_weights, finish_distributed, hold,
-                    load_checkpoint, make_optimizer, make_schedule, metrics_path, MetricsLog, pick_device,
-                    provenance, resume_training_state, run_lock, save_checkpoint, save_training_state, seed_all,
-                    setup_distributed, shard, total_steps)
+from common import (all_reduce, autocast, check_compatible, check_finite, check_weights, finish_distributed,
+                    load_checkpoint, make_optimizer, make_schedule, metrics_path, MetricsLog, optimizer_step,
+                    pick_device, provenance, resume_training_state, save_checkpoint, save_training_state, seed_all,
+                    shard, start_run, total_steps)
 from data import length_batches, SpanData
 from model import Config, SpanBERT
 
@@ -133,15 +133,8 @@ def main(argv=None):
     args = parse_args(argv)
     if args.eval is not None:
         return evaluate(args)
-    rank, world, device = setup_distributed(args.device)
-    if rank == 0:
-        hold(run_lock(args.save))  # one run per --save: a second refuses instead of mixing logs and states
-    seed_all(args.seed)  # the same initial weights on every rank
-    vocab_size = load_vocab(args.vocab).get_piece_size()
-    try:
-        config = Config.load(args.config, n_enc_vocab=vocab_size)
-    except ValueError as e:
-        raise UserError(str(e))
+    rank, world, device, sp, config = start_run(args)
+    vocab_size = sp.get_piece_size()
     data = SpanData(args.input, max_len=config.n_enc_seq, vocab=args.vocab)
     if len(data) < world:
         raise UserError(f"{args.input}: {len(data)} sequences cannot feed {world} processes")
@@ -195,11 +188,7 @@ def main(argv=None):
             # all targets of the global batch: N ranks × batch B step exactly like 1 × N·B
             # (data.py --allow_unmasked can leave a batch without targets: its loss is then 0, not 0/0)
             loss = (sum_mlm + args.sbo_weight * sum_sbo) * (world / max(n_global, 1))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            schedule.step()
+            optimizer_step(loss, model, optimizer, schedule)
             step += 1
             loss_sum += torch.stack([sum_mlm.detach(), sum_sbo.detach()])
             first_bad = torch.where(torch.isfinite(loss.detach()), first_bad, first_bad.clamp(max=step))

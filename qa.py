@@ -30,9 +30,9 @@ from tqdm import tqdm
 
 from cli import atomic_open, load_vocab, non_negative, Parser, positive, run_main, UserError, vocab_fingerprint
 from common import (all_gather, all_reduce, autocast, check_compatible, check_finite, check_weights,
-                    finish_distributed, hold, load_checkpoint, make_optimizer, make_schedule, metrics_path,
-                    MetricsLog, pick_device, provenance, resume_training_state, run_lock, save_checkpoint, save_root,
-                    save_training_state, seed_all, setup_distributed, shard)
+                    finish_distributed, load_checkpoint, make_optimizer, make_schedule, metrics_path, MetricsLog,
+                    optimizer_step, pick_device, provenance, resume_training_state, save_checkpoint, save_root,
+                    save_training_state, seed_all, shard, start_run)
 from data import length_batches
 from model import Config, SpanQA
 from squad import decode, encode_context, features, pad, Question, read_squad, score, split
@@ -156,16 +156,8 @@ def main(argv=None):
     args = parse_args(argv)
     if args.predict is not None:
         return predict(args)
-    rank, world, device = setup_distributed(args.device)
-    if rank == 0:
-        hold(run_lock(args.save))  # one run per --save: a second refuses instead of mixing logs and states
-    seed_all(args.seed)  # the same initial weights on every rank
-    sp = load_vocab(args.vocab)
+    rank, world, device, sp, config = start_run(args)
     vocab_size = sp.get_piece_size()
-    try:
-        config = Config.load(args.config, n_enc_vocab=vocab_size)
-    except ValueError as e:
-        raise UserError(str(e))
     if args.n_seq > config.n_enc_seq:
         raise UserError(f"--n_seq {args.n_seq}: longer than {args.config}'s n_enc_seq={config.n_enc_seq}")
     if config.n_seg_type < 2:
@@ -230,11 +222,7 @@ def main(argv=None):
             summed = (F.cross_entropy(start_logits, labels[:, 0], reduction="sum")
                       + F.cross_entropy(end_logits, labels[:, 1], reduction="sum")) / 2
             loss = summed * (world / len(global_rows))  # mean over the global batch after DDP's gradient average
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            schedule.step()
+            optimizer_step(loss, model, optimizer, schedule)
             step += 1
             loss_sum += summed.detach()
             first_bad = torch.where(torch.isfinite(loss.detach()), first_bad, first_bad.clamp(max=step))
