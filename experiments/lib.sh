@@ -25,6 +25,20 @@ write() {  # output, then a command whose stdout becomes it; a killed run leaves
 keep() {  # a log from runs/exp into $RES (-u: an older log never overwrites a newer one)
   dry || cp -u "$1" "$RES/$2"
 }
+merge() {  # default flags, --, the recipe's flags → the array $merged, where a default is left out when the
+  # recipe names its flag: so a printed command names each flag once
+  local d=() i take
+  while [ "$1" != -- ]; do d+=("$1"); shift; done
+  shift
+  merged=()
+  for ((i = 0; i < ${#d[@]}; i++)); do
+    [[ ${d[i]} == --* ]] || continue
+    take=("${d[i]}")
+    if ((i + 1 < ${#d[@]})) && [[ ${d[i + 1]} != --* ]]; then take+=("${d[i + 1]}"); fi
+    [[ " $* " == *" ${d[i]} "* ]] || merged+=("${take[@]}")
+  done
+  merged+=("$@")
+}
 need() {  # a file another recipe makes
   if [ ! -e "$1" ] && ! dry; then echo "missing $1: run experiments/$2 first" >&2; exit 2; fi
 }
@@ -80,9 +94,10 @@ whole_spans() {  # file-name tag ("" or -m40), then data.py flags: 5 masked copi
 # ---- pretraining, held-out scores, fine-tuning: runs/exp/<name>.pth, logs in $RES ----
 pretrain() {  # encoder name, vocab name, span data, then flags that differ from the shared recipe
   local name=$1 v=$2 input=$3; shift 3
-  once "$out/$name.pth" python pretrain.py --config config_tiny.json --vocab "$out/$v.model" --input "$input" \
-    --save "$out/$name.pth" --epoch 1 --max_steps 4500 --batch 32 --lr 1e-3 --warmup 0.05 --log_every 50 \
-    --save_every 500 --resume "$@"
+  merge --config config_tiny.json --epoch 1 --max_steps 4500 --batch 32 --lr 1e-3 --warmup 0.05 --log_every 50 \
+    --save_every 500 --resume -- "$@"
+  once "$out/$name.pth" python pretrain.py --vocab "$out/$v.model" --input "$input" --save "$out/$name.pth" \
+    "${merged[@]}"
   keep "$out/$name.jsonl" "pretrain-$name.jsonl"
 }
 heldout() {  # encoder name, vocab name, length, sequences: MLM/SBO by position in the span on held-out kowiki
@@ -102,9 +117,9 @@ whole_encoder() {  # encoder name, --mask_prob, then pretrain.py flags: the reci
 finetune() {  # log name (nsmc-<encoder>[-<variant>]-s<seed>), vocab name, then train.py flags; train.py saves
   # its best epoch as it goes, so a marker says the run finished
   local name=$1 v=$2; shift 2
-  once "$out/$name.done" python train.py --config config_tiny.json --vocab "$out/$v.model" \
-    --train "$data/ratings_train.txt" --test "$data/ratings_test.txt" --epoch 2 --batch 64 --lr 2e-4 \
-    --pooling max --save "$out/$name.pth" --resume "$@"
+  merge --config config_tiny.json --epoch 2 --batch 64 --lr 2e-4 --pooling max --resume -- "$@"
+  once "$out/$name.done" python train.py --vocab "$out/$v.model" --train "$data/ratings_train.txt" \
+    --test "$data/ratings_test.txt" --save "$out/$name.pth" "${merged[@]}"
   dry || touch "$out/$name.done"
   keep "$out/$name.jsonl" "$name.jsonl"
 }
@@ -135,8 +150,9 @@ qa_finetune() {  # log name (qa-<encoder>[-<variant>]-s<seed>), then qa.py flags
   # step's attention tensors (about 75 MB) stay in glibc's heap instead of being mapped anew each step: 1.4x
   # faster, and a run this short does not grow much (BENCHMARKS.md)
   local name=$1; shift
-  once "$out/$name.done" env MALLOC_MMAP_THRESHOLD_=1073741824 python qa.py --config config_tiny.json --vocab "$out/wiki8.model" --train "$korquad" \
-    --test "$korquad" --epoch 3 --batch 32 --lr 3e-4 --save "$out/$name.pth" --resume "$@"
+  merge --config config_tiny.json --epoch 3 --batch 32 --lr 3e-4 --resume -- "$@"
+  once "$out/$name.done" env MALLOC_MMAP_THRESHOLD_=1073741824 python qa.py --vocab "$out/wiki8.model" \
+    --train "$korquad" --test "$korquad" --save "$out/$name.pth" "${merged[@]}"
   dry || touch "$out/$name.done"
   keep "$out/$name.jsonl" "$name.jsonl"
 }
