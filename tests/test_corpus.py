@@ -5,6 +5,7 @@ import gzip
 import hashlib
 import http.server
 import os
+import subprocess
 import threading
 from xml.sax.saxutils import escape
 
@@ -137,6 +138,34 @@ def test_download_kowiki_end_to_end_from_local_server(tmp_path, server):
     (root / "kowiki-latest-pages-articles.xml.bz2").write_bytes(bz2.compress(DUMP.encode()))
     download_kowiki(str(tmp_path), url + "kowiki-latest-pages-articles.xml.bz2")
     assert (tmp_path / "kowiki.txt").read_text(encoding="utf-8").startswith("서울\n")
+
+
+def test_download_korquad_checks_sha256_and_git_blob_id(tmp_path, server, monkeypatch):
+    """The dev file by its SHA-256, the train file by its git blob id (SHA-1 of "blob <size>\\0" + bytes, as
+    `git hash-object` gives); a file that fails its check is removed and never gets its name."""
+    import corpus
+    root, url = server
+    dev, train = b'{"data": [], "version": "dev"}', b'{"data": [], "version": "train"}'
+    (root / "KorQuAD_v1.0_dev.json").write_bytes(dev)
+    (root / "KorQuAD_v1.0_train.json").write_bytes(train)
+    blob = hashlib.sha1(b"blob %d\0" % len(train) + train).hexdigest()
+    assert subprocess.run(["git", "hash-object", "--stdin"], input=train, capture_output=True).stdout.decode().strip() == blob
+    monkeypatch.setattr(corpus, "KORQUAD", {"KorQuAD_v1.0_train.json": (None, blob),
+                                            "KorQuAD_v1.0_dev.json": (hashlib.sha256(dev).hexdigest(), None)})
+    corpus.download_korquad(str(tmp_path / "ok"), url)
+    assert (tmp_path / "ok" / "KorQuAD_v1.0_train.json").read_bytes() == train
+    monkeypatch.setattr(corpus, "KORQUAD", {"KorQuAD_v1.0_train.json": (None, "0" * 40)})
+    with pytest.raises(UserError, match="checksum mismatch"):
+        corpus.download_korquad(str(tmp_path / "bad"), url)
+    assert os.listdir(tmp_path / "bad") == []
+
+
+def test_korquad_download_offline_is_one_line(tmp_path):
+    r = run_script("data.py", "--download", "korquad", "--data_dir", str(tmp_path), ok=False)
+    if r.returncode != 0:   # offline, as here: one line naming the host
+        one_line_error(r, "korquad.github.io")
+    else:                   # online: the official files, verified
+        assert sorted(os.listdir(tmp_path)) == ["KorQuAD_v1.0_dev.json", "KorQuAD_v1.0_train.json"]
 
 
 def test_nested_templates_and_tables():

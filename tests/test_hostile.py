@@ -318,6 +318,12 @@ def mutations(seed, base):
     return out
 
 
+def test_huge_nsmc_field_is_one_line(tmp_path):
+    path = write(tmp_path / "r.txt", "id\tdocument\tlabel\n1\t" + "가" * 200_000 + "\t1\n")
+    with pytest.raises(UserError, match=r"r\.txt:\d+: not a readable NSMC line \(field larger than field limit"):
+        read_nsmc(path)
+
+
 def test_fuzz_nsmc_reader(tmp_path):
     base = "id\tdocument\tlabel\n1\t좋은 영화\t1\n2\t\"인용 \"\"부호\"\" 리뷰\"\t0\n3\t\t1\n".encode()
     for i, data in enumerate(mutations(1, base)):
