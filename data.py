@@ -33,6 +33,7 @@ from cli import (atomic_open, check_vocab, load_vocab, output_lock, Parser, posi
 
 PAD, SEP, CLS, MASK = (SPECIALS.index(p) for p in ("[PAD]", "[SEP]", "[CLS]", "[MASK]"))
 N_SPECIAL = len(SPECIALS)  # ids below this are specials; random replacements never draw them
+MAX_FIELD = 100_000  # characters in an NSMC field: reviews are under 140, so more is a broken file
 
 
 def span_length_probs(dist="geometric", p=0.2, max_len=10):
@@ -444,6 +445,7 @@ def read_nsmc(path):
         line = raw[:e.start].count(b"\n") + 1
         raise UserError(f"{path}:{line}: not UTF-8 text ({e.reason})")
     docs, labels = [], []
+    csv.field_size_limit(MAX_FIELD)  # a global setting: corpus.py's reader sets its own
     rows = csv.reader(io.StringIO(text, newline=""), delimiter="\t")
     try:
         header = next(rows, None)

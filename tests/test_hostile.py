@@ -192,12 +192,13 @@ def test_full_disk_is_one_line_and_leaves_nothing(artifacts, tiny_disk):
 @needs_data
 @pytest.mark.parametrize("sig, status", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_signals_to_data_py_end_cleanly(artifacts, tmp_path, sig, status):
-    big = write(tmp_path / "big.txt", open(artifacts["corpus"], encoding="utf-8").read() * 8)
+    big = write(tmp_path / "big.txt", open(artifacts["corpus"], encoding="utf-8").read() * 40)  # a minute of work
     out = str(tmp_path / "o.json")
     p = subprocess.Popen([sys.executable, "data.py", "--input", big, "--vocab", artifacts["vocab"], "--output", out,
                           "--n_seq", "64", "--dupe", "3", "--workers", "2"], cwd=REPO, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True, start_new_session=True)
     time.sleep(3)
+    assert p.poll() is None, "data.py ended before the signal: the test needs a bigger corpus"
     os.killpg(p.pid, sig) if sig == signal.SIGINT else p.send_signal(sig)  # Ctrl-C reaches the whole group
     _, err = p.communicate(timeout=60)
     assert p.returncode == status and "Traceback" not in err, err
