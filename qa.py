@@ -38,7 +38,7 @@ from model import Config, SpanQA
 from squad import decode, encode_context, features, pad, Question, read_squad, score, split
 
 @torch.no_grad()
-def predict_answers(model, sp, questions, feats, device, rank=0, world=1, batch=64):
+def predict_answers(model, sp, questions, feats, device, max_answer, rank=0, world=1, batch=64):
     """{id: answer} with and without particle stripping, and {id: probability}. Under torchrun each
     rank scores a share of the windows and the logits are gathered."""
     model.eval()
@@ -61,13 +61,13 @@ def predict_answers(model, sp, questions, feats, device, rank=0, world=1, batch=
     for qi, q in enumerate(questions):
         if q.context not in spans:
             spans = {q.context: encode_context(sp, q.context)[1]}
-        stripped[q.id], raw[q.id], probs[q.id] = decode(q, spans[q.context], by_question[qi])
+        stripped[q.id], raw[q.id], probs[q.id] = decode(q, spans[q.context], by_question[qi], max_answer=max_answer)
     return stripped, raw, probs
 
 
-def evaluate(model, sp, questions, feats, device, rank, world, particles):
+def evaluate(model, sp, questions, feats, device, rank, world, particles, max_answer):
     """EM and F1 (percent) with the chosen particle rule and the other one, and the predictions."""
-    stripped, raw, _ = predict_answers(model, sp, questions, feats, device, rank, world)
+    stripped, raw, _ = predict_answers(model, sp, questions, feats, device, max_answer, rank, world)
     chosen, other = (stripped, raw) if particles == "strip" else (raw, stripped)
     return score(chosen, questions), score(other, questions), chosen
 
@@ -142,7 +142,7 @@ def predict(args):
     else:
         questions = [Question("1", args.question, args.predict, [("?", 0)], "")]
     feats = features(sp, questions, n_seq, stride, ckpt["args"]["max_query"], train=False)
-    stripped, raw, probs = predict_answers(model, sp, questions, feats, device)
+    stripped, raw, probs = predict_answers(model, sp, questions, feats, device, ckpt["args"]["max_answer"])
     answers = stripped if ckpt["args"]["particles"] == "strip" else raw
     if not args.predict.endswith(".json"):
         return print(f"{answers['1']}\t{probs['1']:.3f}")
@@ -240,9 +240,9 @@ def main(argv=None):
         total, seen, tok = all_reduce([loss_sum.item(), n_seen, n_tok], device)
         train_loss, rate = total / seen, tok / (time.time() - t0)
         (val_em, val_f1), (val_em_other, val_f1_other), val_pred = evaluate(model, sp, val_q, val_f, device, rank, world,
-                                                                            args.particles)
+                                                                            args.particles, args.max_answer)
         (test_em, test_f1), (test_em_other, test_f1_other), test_pred = evaluate(model, sp, test_q, test_f, device,
-                                                                                 rank, world, args.particles)
+                                                                                 rank, world, args.particles, args.max_answer)
         other = "keep" if args.particles == "strip" else "strip"
         if log:
             log.write(epoch=epoch, step=step, loss=round(train_loss, 4), val_em=round(val_em, 2), val_f1=round(val_f1, 2),
