@@ -94,17 +94,6 @@ def positive(kind=int):
     return parse
 
 
-def fraction(low_open=False, high_open=True):
-    """argparse type for a number in [0, 1) (or another choice of open and closed ends)."""
-    def parse(s):
-        v = float(s)
-        if not ((0 < v) if low_open else (0 <= v)) or not ((v < 1) if high_open else (v <= 1)):
-            raise ValueError
-        return v
-    parse.__name__ = f"number in {'(' if low_open else '['}0, 1{')' if high_open else ']'}"
-    return parse
-
-
 def non_negative(s):
     """argparse type for a finite number >= 0."""
     v = float(s)
