@@ -102,7 +102,8 @@ QUESTIONS = {
         ("SpanBERT, lr 1e-3", "qa/qa-wiki8-span-sbo-lr1e-3-s*.jsonl"),
         ("SpanBERT, windows of 256 tokens", "qa/qa-wiki8-span-sbo-n256-s*.jsonl")]),
     "ablation": ("The paper's ablations: masking scheme and SBO at one budget (wiki8 vocab)", [
-        (label, (f"qa/qa-{enc}-s*.jsonl" if enc in ("scratch-wiki8", "wiki8-span-sbo") else f"ablation/qa-{enc}-s*.jsonl",
+        (label, (f"qa/qa-{enc}-lr1e-3-s*.jsonl" if enc in ("scratch-wiki8", "wiki8-span-sbo")
+                 else f"ablation/qa-{enc}-lr1e-3-s*.jsonl",
                  f"ablation/nsmc-{enc}-s*.jsonl"))
         for enc, label in (("scratch-wiki8", "from scratch"), ("wiki8-subword", "subword masking (BERT), MLM"),
                            ("wiki8-word", "whole-word masking, MLM"), ("wiki8-span", "span masking, MLM"),
