@@ -95,9 +95,9 @@ QUESTIONS = {
         ("20,000 reviews, from scratch", "few_labels/nsmc-scratch-mix20-n20000-s*.jsonl"),
         ("20,000 reviews, pretrained", "few_labels/nsmc-mix20-n20000-s*.jsonl")]),
     "qa": ("Extractive QA on the KorQuAD 1.0 dev file split by article (wiki8 vocab)", [
-        ("from scratch", "qa/qa-scratch-wiki8-s*.jsonl"),
+        ("from scratch, lr 3e-4", "qa/qa-scratch-wiki8-s*.jsonl"),
         ("from scratch, lr 1e-3", "qa/qa-scratch-wiki8-lr1e-3-s*.jsonl"),
-        ("SpanBERT (span masking + SBO)", "qa/qa-wiki8-span-sbo-s*.jsonl"),
+        ("SpanBERT (span masking + SBO), lr 3e-4", "qa/qa-wiki8-span-sbo-s*.jsonl"),
         ("SpanBERT, lr 1e-4", "qa/qa-wiki8-span-sbo-lr1e-4-s*.jsonl"),
         ("SpanBERT, lr 1e-3", "qa/qa-wiki8-span-sbo-lr1e-3-s*.jsonl"),
         ("SpanBERT, windows of 256 tokens", "qa/qa-wiki8-span-sbo-n256-s*.jsonl")]),

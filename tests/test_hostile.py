@@ -362,3 +362,12 @@ def test_fuzz_config_loader(tmp_path):
             assert c.n_layer > 0 and 0 <= c.dropout < 1
         except ValueError as e:
             assert "\n" not in str(e) and str(e).startswith(path)
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback():
+    """`plot.py --table | head -1`: stdout closed before the script writes is a quiet end, as for any filter."""
+    p = subprocess.Popen([sys.executable, "plot.py", "--index"], cwd=REPO, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    p.stdout.close()                                  # gone before the first line is written
+    err = p.stderr.read()
+    assert p.wait() in (0, 141) and "Traceback" not in err, err
