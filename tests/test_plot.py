@@ -36,9 +36,9 @@ def results(tmp_path):
         log(r / f"masking/nsmc-rv16-whole-m30-s{seed}.jsonl", nsmc(val + 0.02, test + 0.02))
     log(r / "seqlen/nsmc-rv16-whole-seq64-s42.jsonl", nsmc(0.5, 0.5))   # another row's name: must not be taken
     for seed in (42, 1):
-        log(r / f"qa/qa-scratch-wiki8-s{seed}.jsonl", qa(10.0 + seed % 5, 9.0))
+        log(r / f"qa/qa-scratch-wiki8-lr1e-3-s{seed}.jsonl", qa(10.0 + seed % 5, 9.0))
         log(r / f"ablation/nsmc-scratch-wiki8-s{seed}.jsonl", nsmc(0.84, 0.83))
-        log(r / f"qa/qa-wiki8-span-sbo-s{seed}.jsonl", qa(30.0, 28.0 + seed % 5))
+        log(r / f"qa/qa-wiki8-span-sbo-lr1e-3-s{seed}.jsonl", qa(30.0, 28.0 + seed % 5))
         log(r / f"ablation/nsmc-wiki8-span-sbo-s{seed}.jsonl", nsmc(0.85, 0.845))
     best = r / "best"
     log(best / "pretrain-rv16-whole-m40.jsonl", [{"step": s, "epoch": 1, "loss_mlm": 9 - s / 100, "loss_sbo": 9.5 - s / 100,
@@ -75,7 +75,7 @@ def test_every_figure_kind_renders(results, tmp_path):
     run_script("plot.py", "--question", "masking", "--results", results, "--out", img)
     run_script("plot.py", "--headline", "--results", results, "--out", img)
     own = run_script("plot.py", os.path.join(results, "best", "nsmc-rv16-whole-m40-ep3-s42.jsonl"),
-                     os.path.join(results, "qa", "qa-scratch-wiki8-s42.jsonl"),
+                     os.path.join(results, "qa", "qa-scratch-wiki8-lr1e-3-s42.jsonl"),
                      os.path.join(results, "best", "pretrain-rv16-whole-m40.jsonl"), "--out", img).stdout
     assert "pretrain_loss.svg" in own
     for name in ("masking", "headline_pretrain", "headline_finetune", "loss", "accuracy", "pretrain_loss"):
