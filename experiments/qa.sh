@@ -3,7 +3,8 @@
 # article (90 / 10 / 40: train / validation / test, fixed), fine-tuned from scratch and from a SpanBERT
 # encoder pretrained on kowiki without the KorQuAD articles (span masking + SBO, 5,000 steps of 16 × 384
 # tokens); the fine-tuning rate and the window length (256 against 384 tokens) chosen on validation, a second
-# seed at the chosen rate; and a lexical sliding-window baseline for scale. (RESULTS.md: "Extractive QA on KorQuAD 1.0".)
+# seed at the chosen rate; and a lexical sliding-window baseline for scale. (RESULTS.md: "Extractive QA on
+# KorQuAD 1.0".)
 # Inputs: data/kowiki.txt, data/KorQuAD_v1.0_dev.json (quickstart.sh links both).
 # Outputs: results/qa/, img/qa.svg.
 # Time on 2 cores (Intel Xeon with AMX): pretraining about 70 minutes, about 16 minutes per fine-tuning
