@@ -98,9 +98,8 @@ QUESTIONS = {
         ("from scratch, lr 3e-4", "qa/qa-scratch-wiki8-s*.jsonl"),
         ("from scratch, lr 1e-3", "qa/qa-scratch-wiki8-lr1e-3-s*.jsonl"),
         ("SpanBERT (span masking + SBO), lr 3e-4", "qa/qa-wiki8-span-sbo-s*.jsonl"),
-        ("SpanBERT, lr 1e-4", "qa/qa-wiki8-span-sbo-lr1e-4-s*.jsonl"),
         ("SpanBERT, lr 1e-3", "qa/qa-wiki8-span-sbo-lr1e-3-s*.jsonl"),
-        ("SpanBERT, windows of 256 tokens", "qa/qa-wiki8-span-sbo-n256-s*.jsonl")]),
+        ("SpanBERT, lr 1e-3, windows of 256 tokens", "qa/qa-wiki8-span-sbo-lr1e-3-n256-s*.jsonl")]),
     "ablation": ("The paper's ablations: masking scheme and SBO at one budget (wiki8 vocab)", [
         (label, (f"qa/qa-{enc}-lr1e-3-s*.jsonl" if enc in ("scratch-wiki8", "wiki8-span-sbo")
                  else f"ablation/qa-{enc}-lr1e-3-s*.jsonl",
