@@ -9,7 +9,7 @@
 # Inputs: data/kowiki.txt, data/KorQuAD_v1.0_dev.json, data/ratings_*.txt.
 # Outputs: results/ablation/ (and qa.sh's rows in results/qa/), img/ablation.svg.
 # Time on 2 cores (Intel Xeon with AMX): pretraining about 70 minutes per encoder (three more than qa.sh),
-# about 16 minutes per QA fine-tuning (six more), about 13 per NSMC fine-tuning (ten): about 7 hours.
+# about 16 minutes per QA fine-tuning (six more), about 18 per NSMC fine-tuning (ten): about 8 hours after qa.sh.
 RES=results/ablation
 source "$(dirname "$0")/lib.sh"
 
