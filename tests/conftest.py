@@ -28,19 +28,10 @@ def run_script(*args, ok=True, stdin=None, env=None):
     return r
 
 
-_artifacts = {}
-
-
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def artifacts(tmp_path_factory):
-    """A vocab and span-masked data from the first 4,000 lines of the real corpus, made once per pytest run
-    and shared by every module (the factory's temporary folders live as long as the run)."""
-    if not _artifacts:
-        _artifacts.update(make_artifacts(tmp_path_factory.mktemp("artifacts")))
-    return _artifacts
-
-
-def make_artifacts(d):
+    """A vocab and span-masked data made once from the first 4,000 lines of the real corpus."""
+    d = tmp_path_factory.mktemp("artifacts")
     with open(KOWIKI, encoding="utf-8") as f, open(d / "kowiki.txt", "w", encoding="utf-8") as out:
         for _, line in zip(range(4000), f):
             out.write(line)
